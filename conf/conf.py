@@ -1,0 +1,111 @@
+"""Sphinx configuration of Tensors to Transformers.
+
+Build with ``sphinx-build -c conf docs build/html`` (``nox -s docs`` does it).
+Paths below are relative to ``docs/``, the source directory.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # make `snippets` importable for autodoc and examples
+
+# -- Project -----------------------------------------------------------------
+project = "Tensors to Transformers"
+author = "The Tensors to Transformers authors"
+copyright = "2026, " + author
+release = "0.1"
+
+extensions = [
+    "myst_nb",  # MyST markdown and executed notebook pages
+    "sphinx_gallery.gen_gallery",
+    "sphinx_copybutton",
+    "sphinx_design",
+    "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # serves MathJax from _static/, never from a CDN
+    "sphinxcontrib.bibtex",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.viewcode",
+]
+
+exclude_patterns = [
+    "auto_examples/**/*.ipynb",  # notebooks that sphinx-gallery writes for download
+    "auto_examples/**/*.py",
+    "auto_examples/**/*.zip",
+    "auto_examples/**/*.json",
+    "auto_examples/**/*.md5",
+    "**.ipynb_checkpoints",
+]
+suppress_warnings = ["config.cache"]  # sphinx-gallery's config holds functions
+
+# -- MyST and myst-nb ----------------------------------------------------------
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist", "attrs_inline"]
+myst_heading_anchors = 3
+nb_execution_mode = "cache"  # re-run a notebook page only when its code changed
+nb_execution_timeout = 120
+nb_execution_raise_on_error = True  # a failing cell fails the build
+nb_execution_show_tb = True
+nb_merge_streams = True
+
+# -- Gallery -------------------------------------------------------------------
+# T2T_EXAMPLE=plot_digits_mlp builds only the examples whose file name matches.
+_only = os.environ.get("T2T_EXAMPLE", "")
+sphinx_gallery_conf = {
+    "examples_dirs": ["../examples"],
+    "gallery_dirs": ["auto_examples"],
+    "filename_pattern": rf"/{_only}" if _only else r"/plot_",
+    "ignore_pattern": r"__init__\.py|/_",
+    "within_subsection_order": "FileNameSortKey",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "abort_on_example_error": False,
+    "only_warn_on_example_error": False,
+    "write_computation_times": False,  # its page loads scripts from CDNs
+    "junit": "../sphinx-gallery/junit-results.xml",
+    "matplotlib_animations": False,
+    "image_scrapers": ("matplotlib",),
+    "reset_modules": ("matplotlib", "seaborn"),
+    "show_memory": False,
+    "min_reported_time": 1,
+    "plot_gallery": "True",
+}
+
+# -- HTML ----------------------------------------------------------------------
+html_theme = "furo"
+html_title = "Tensors to Transformers"
+html_static_path = [str(ROOT / "docs" / "_static")]
+html_css_files = ["custom.css"]
+html_theme_options = {
+    "navigation_with_keys": True,
+}
+html_show_sourcelink = True
+html_copy_source = True
+
+# MathJax is copied into _static/mathjax by sphinx-mathjax-offline. Turn off the
+# accessibility extensions that would otherwise fetch the speech-rule engine.
+mathjax3_config = {
+    "options": {
+        "menuOptions": {
+            "settings": {"assistiveMml": False, "explorer": False, "collapsible": False}
+        }
+    },
+    "loader": {"load": []},
+}
+
+# -- References and API ------------------------------------------------------
+bibtex_bibfiles = [str(ROOT / "docs" / "references.bib")]
+bibtex_default_style = "unsrt"
+bibtex_reference_style = "author_year"
+
+autodoc_member_order = "bysource"
+autodoc_typehints = "description"
+autodoc_typehints_format = "short"
+napoleon_google_docstring = True
+napoleon_numpy_docstring = False
+
+copybutton_prompt_text = r">>> |\.\.\. |\$ "
+copybutton_prompt_is_regexp = True

@@ -1,0 +1,97 @@
+"""Sessions to build, test, lint and benchmark the site.
+
+nox -s docs                       # build the site into build/html
+nox -s docs -- --example plot_digits_mlp   # build with one example only
+nox -s tests                      # run the test suite
+nox -s lint                       # ruff check and format check
+nox -s bench                      # time cold/warm builds, examples, tests
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+BUILD = ROOT / "build"
+HTML = BUILD / "html"
+
+# A CPU wheel of this release is available offline on the development machines;
+# on another machine set T2T_TORCH (e.g. T2T_TORCH="torch>=2.3") to pick your own.
+TORCH = os.environ.get("T2T_TORCH", "torch==2.13.0")
+
+nox.options.sessions = ["tests", "docs"]
+nox.options.reuse_venv = "yes"
+nox.options.default_venv_backend = "venv"
+
+
+def _install(session: nox.Session, *extras: str) -> None:
+    target = f".[{','.join(extras)}]" if extras else "."
+    session.install(TORCH, "-e", target)
+
+
+def _sphinx_args(builder: str = "html", out: Path = HTML) -> list[str]:
+    return [
+        "sphinx-build",
+        "-b",
+        builder,
+        "-c",
+        "conf",
+        "-d",
+        str(BUILD / "doctrees"),
+        "-W",
+        "--keep-going",
+        "docs",
+        str(out),
+    ]
+
+
+def _example_env(session: nox.Session) -> dict[str, str]:
+    """Translate ``-- --example NAME`` into the variable conf.py reads."""
+    args = list(session.posargs)
+    if "--example" in args:
+        i = args.index("--example")
+        if i + 1 >= len(args):
+            session.error("--example needs a file name, e.g. --example plot_digits_mlp")
+        return {"T2T_EXAMPLE": args[i + 1]}
+    return {}
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the HTML site with zero warnings into build/html."""
+    _install(session, "docs")
+    session.run(*_sphinx_args(), env=_example_env(session))
+    session.log(f"open {HTML / 'index.html'} or run: python -m http.server -d build/html")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite (pass pytest options after --)."""
+    _install(session, "test")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Check style with ruff."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Time a cold and a warm docs build, every example and the test suite."""
+    _install(session, "docs", "test")
+    for path in (
+        HTML,
+        BUILD / "doctrees",
+        BUILD / "sphinx-gallery",
+        ROOT / "docs" / "auto_examples",
+    ):
+        shutil.rmtree(path, ignore_errors=True)
+    session.run("python", "tools/bench.py", *_sphinx_args())

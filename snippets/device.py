@@ -1,0 +1,76 @@
+"""Pick the compute device and a problem size that fits it.
+
+Examples run on a 2-core laptop by default and grow on a GPU. ``pick_device``
+chooses the best available backend; ``preset`` returns the size meant for it,
+so one script serves both without branches of its own.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TypeVar
+
+import torch
+
+T = TypeVar("T")
+
+#: Environment variable that forces a device, e.g. ``T2T_DEVICE=cpu``.
+DEVICE_ENV = "T2T_DEVICE"
+_KINDS = ("cuda", "mps", "cpu")
+
+
+def pick_device(prefer: str | None = None) -> torch.device:
+    """Return the best available device: CUDA, then Apple's MPS, then the CPU.
+
+    Args:
+        prefer: ``"cuda"``, ``"mps"`` or ``"cpu"`` to force one. Defaults to the
+            ``T2T_DEVICE`` environment variable, then automatic choice.
+
+    Raises:
+        ValueError: if ``prefer`` names an unknown device kind.
+        RuntimeError: if the preferred device is not available here.
+    """
+    prefer = prefer if prefer is not None else os.environ.get(DEVICE_ENV) or None
+    if prefer is not None:
+        if prefer not in _KINDS:
+            raise ValueError(f"prefer must be one of {_KINDS}, got {prefer!r}")
+        if not _available(prefer):
+            raise RuntimeError(f"device {prefer!r} was requested but is not available")
+        return torch.device(prefer)
+    for kind in _KINDS:
+        if _available(kind):
+            return torch.device(kind)
+    return torch.device("cpu")  # pragma: no cover - the loop always ends at cpu
+
+
+def _available(kind: str) -> bool:
+    if kind == "cuda":
+        return torch.cuda.is_available()
+    if kind == "mps":
+        return bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()
+    return True
+
+
+def preset(cpu: T, gpu: T, device: torch.device | str | None = None) -> T:
+    """Choose a size: ``cpu`` on the CPU, ``gpu`` on CUDA or MPS.
+
+    >>> preset(cpu=10, gpu=100, device="cpu")
+    10
+    """
+    kind = torch.device(device).type if device is not None else pick_device().type
+    return cpu if kind == "cpu" else gpu
+
+
+def to_device(obj: T, device: torch.device | str) -> T:
+    """Move a tensor, a module, or a (nested) tuple/list/dict of them to ``device``.
+
+    Non-tensor leaves (ints, strings, ``None``) are returned unchanged.
+    """
+    if isinstance(obj, (torch.Tensor, torch.nn.Module)):
+        return obj.to(device)
+    if isinstance(obj, dict):
+        return type(obj)({k: to_device(v, device) for k, v in obj.items()})
+    if isinstance(obj, (list, tuple)):
+        moved = [to_device(v, device) for v in obj]
+        return type(obj)(*moved) if hasattr(obj, "_fields") else type(obj)(moved)
+    return obj

@@ -1,0 +1,26 @@
+"""Shared test settings: CPU only, deterministic, and a non-GUI plotting backend."""
+
+from __future__ import annotations
+
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+os.environ.setdefault("T2T_DEVICE", "cpu")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("site", deadline=None, max_examples=50)
+settings.load_profile("site")
+
+
+@pytest.fixture(autouse=True)
+def _seed_and_close_figures():
+    torch.manual_seed(0)
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
