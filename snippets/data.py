@@ -102,3 +102,55 @@ def make_loader(
     return DataLoader(
         TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle, generator=generator
     )
+
+
+def text_corpus() -> str:
+    """About 465 KB of English prose: the Python reference manual's topic pages.
+
+    The text ships inside the standard library (``pydoc_data.topics``), so every
+    Python has it offline. Topics are joined in sorted order, so the string is
+    the same on every machine with the same Python version.
+    """
+    from pydoc_data.topics import topics
+
+    return "\n\n".join(topics[key] for key in sorted(topics))
+
+
+_MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
+_DATE_FORMATS = (
+    "{d} {M} {y}",
+    "{M} {d}, {y}",
+    "{d:02d}/{m:02d}/{y}",
+    "{d} {Mon} {y}",
+    "{Mon} {d} {y}",
+)
+
+
+def date_pairs(n: int = 1000, seed: int = 0) -> list[tuple[str, str]]:
+    """A synthetic translation task: human-written dates to ISO 8601.
+
+    Each pair is ``(source, target)``, e.g. ``("March 7, 1998", "1998-03-07")``
+    or ``("07/03/1998", "1998-03-07")`` (day first). Years run from 1950 to
+    2049; days are valid for their month (29 February only in leap years).
+
+    Raises:
+        ValueError: if ``n`` is not positive.
+    """
+    import calendar
+    import random
+
+    check_positive(n, "n")
+    rng = random.Random(seed)
+    pairs = []
+    for _ in range(n):
+        y, m = rng.randint(1950, 2049), rng.randint(1, 12)
+        d = rng.randint(1, calendar.monthrange(y, m)[1])
+        fmt = rng.choice(_DATE_FORMATS)
+        month = _MONTHS[m - 1]
+        source = fmt.format(d=d, m=m, y=y, M=month, Mon=month[:3])
+        if rng.random() < 0.3:
+            source = source.lower()
+        pairs.append((source, f"{y:04d}-{m:02d}-{d:02d}"))
+    return pairs

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from snippets.data import digits, linear_data, make_loader
+from snippets.data import date_pairs, digits, linear_data, make_loader, text_corpus
 
 
 def test_digits_shapes_and_range():
@@ -59,3 +59,27 @@ def test_make_loader_bad_input():
         make_loader(torch.zeros(3, 1), torch.zeros(2))
     with pytest.raises(ValueError, match="batch_size must be > 0"):
         make_loader(torch.zeros(3, 1), torch.zeros(3), batch_size=0)
+
+
+def test_text_corpus_is_offline_english_prose():
+    text = text_corpus()
+    assert len(text) > 400_000
+    assert "assert" in text and "The" in text
+    assert text == text_corpus()
+
+
+def test_date_pairs_are_valid_iso_dates():
+    import datetime
+
+    pairs = date_pairs(n=500, seed=1)
+    assert pairs == date_pairs(n=500, seed=1)
+    assert pairs != date_pairs(n=500, seed=2)
+    for source, target in pairs:
+        date = datetime.date.fromisoformat(target)
+        assert str(date.year) in source and 1950 <= date.year <= 2049
+    assert {"/" in s for s, _ in pairs} == {True, False}  # numeric and word formats both occur
+
+
+def test_date_pairs_bad_n():
+    with pytest.raises(ValueError, match="n must be > 0"):
+        date_pairs(n=0)
