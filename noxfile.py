@@ -3,6 +3,8 @@
 nox -s docs                       # build the site into build/html
 nox -s docs -- --example plot_digits_mlp   # build with one example only
 nox -s tests                      # run the test suite
+nox -s browser                    # check the built site in Chromium (after docs)
+nox -s docs-live                  # serve on 127.0.0.1:8000, rebuild on change
 nox -s lint                       # ruff check and format check
 nox -s bench                      # time cold/warm builds, examples, tests
 """
@@ -73,6 +75,45 @@ def tests(session: nox.Session) -> None:
     """Run the test suite (pass pytest options after --)."""
     _install(session, "test")
     session.run("pytest", *session.posargs)
+
+
+@nox.session
+def browser(session: nox.Session) -> None:
+    """Check the built site (build/html) in Debian's Chromium: every page, offline.
+
+    Run `nox -s docs` first. Needs /usr/bin/chromium (Debian package `chromium`);
+    no browser is downloaded.
+    """
+    if not (HTML / "index.html").is_file():
+        session.error("no built site in build/html: run `nox -s docs` first")
+    _install(session, "test", "browser")
+    session.run("pytest", "tests/site", *session.posargs, env={"T2T_SITE_TESTS": "1"})
+
+
+@nox.session(name="docs-live")
+def docs_live(session: nox.Session) -> None:
+    """Serve the site on http://127.0.0.1:8000 and rebuild it on every change."""
+    _install(session, "docs", "live")
+    session.run(
+        "sphinx-autobuild",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "8000",
+        "--watch",
+        "snippets",
+        "--watch",
+        "examples",
+        "--re-ignore",
+        r"auto_examples/.*",
+        "-c",
+        "conf",
+        "-d",
+        str(BUILD / "doctrees"),
+        "docs",
+        str(HTML),
+        env=_example_env(session),
+    )
 
 
 @nox.session

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # make `snippets` importable for autodoc and examples
@@ -30,6 +31,9 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx.ext.viewcode",
+    "sphinxext.opengraph",  # OpenGraph title/description/url meta tags
+    "sphinx_sitemap",
+    "notfound.extension",  # a 404 page whose links work at any depth
 ]
 
 exclude_patterns = [
@@ -75,6 +79,9 @@ sphinx_gallery_conf = {
 }
 
 # -- HTML ----------------------------------------------------------------------
+# Where the site is served from. The default is the local preview
+# (`python -m http.server -d build/html`); set T2T_BASE_URL when publishing.
+html_baseurl = os.environ.get("T2T_BASE_URL", "http://127.0.0.1:8000/")
 html_theme = "furo"
 html_title = "Tensors to Transformers"
 html_static_path = [str(ROOT / "docs" / "_static")]
@@ -84,6 +91,26 @@ html_theme_options = {
 }
 html_show_sourcelink = True
 html_copy_source = True
+
+# OpenGraph: per-page descriptions come from each page's `og:description` front
+# matter; no social-card images (they would be generated on every build).
+ogp_site_url = html_baseurl
+ogp_site_name = project
+ogp_social_cards = {"enable": False}
+ogp_enable_meta_description = True
+
+sitemap_url_scheme = "{link}"
+sitemap_excludes = ["search.html", "genindex.html", "py-modindex.html", "404.html"]
+
+notfound_urls_prefix = urlparse(html_baseurl).path or "/"
+notfound_context = {
+    "title": "Page not found",
+    "body": (
+        "<h1>Page not found</h1>\n<p>There is no page at this address. Try the search box, "
+        'or start again from the <a href="' + (urlparse(html_baseurl).path or "/") + '">'
+        "home page</a>.</p>"
+    ),
+}
 
 # MathJax is copied into _static/mathjax by sphinx-mathjax-offline. Turn off the
 # accessibility extensions that would otherwise fetch the speech-rule engine.
@@ -109,3 +136,13 @@ napoleon_numpy_docstring = False
 
 copybutton_prompt_text = r">>> |\.\.\. |\$ "
 copybutton_prompt_is_regexp = True
+
+
+def _drop_canonical_link(app, pagename, templatename, context, doctree):
+    """Without a published address, leave out <link rel="canonical">."""
+    context.pop("pageurl", None)
+
+
+def setup(app):
+    if "T2T_BASE_URL" not in os.environ:
+        app.connect("html-page-context", _drop_canonical_link)

@@ -13,6 +13,9 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
+# Checks of the built site run only in `nox -s browser`, after `nox -s docs`.
+collect_ignore = [] if os.environ.get("T2T_SITE_TESTS") else ["site"]
+
 settings.register_profile("site", deadline=None, max_examples=50)
 settings.load_profile("site")
 
