@@ -46,6 +46,15 @@ exclude_patterns = [
 ]
 suppress_warnings = ["config.cache"]  # sphinx-gallery's config holds functions
 
+# Every cross-reference must resolve. Types from other libraries (torch, numpy,
+# matplotlib, the standard library) cannot be linked without fetching their
+# inventories over the network, so only those are exempt.
+nitpicky = True
+nitpick_ignore_regex = [
+    (r"py:(class|obj|data|exc)", r"(?!snippets\.).*"),
+    (r"py:(class|obj)", r"snippets\.\w+\.T"),  # type variables
+]
+
 # -- MyST and myst-nb ----------------------------------------------------------
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist", "attrs_inline"]
 myst_heading_anchors = 3
