@@ -60,7 +60,9 @@ def test_binary_cross_entropy_matches_torch():
 def test_bce_with_logits_is_stable():
     logits = torch.tensor([200.0, -200.0])
     targets = torch.tensor([0.0, 1.0])
-    torch.testing.assert_close(binary_cross_entropy_with_logits(logits, targets), torch.tensor(200.0))
+    torch.testing.assert_close(
+        binary_cross_entropy_with_logits(logits, targets), torch.tensor(200.0)
+    )
 
 
 @given(st.lists(st.integers(0, 9), min_size=1, max_size=30))

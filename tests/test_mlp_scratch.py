@@ -69,7 +69,9 @@ def test_fit_scratch_learns_a_separable_problem():
     x = torch.randn(200, 2, generator=generator)
     y = (x[:, 0] + x[:, 1] > 0).long()
     model = ScratchMLP([2, 16, 2], seed=0)
-    history = fit_scratch(model, make_loader(x, y, batch_size=20), epochs=15, lr=0.2, val_data=(x, y))
+    history = fit_scratch(
+        model, make_loader(x, y, batch_size=20), epochs=15, lr=0.2, val_data=(x, y)
+    )
     assert history.train_loss[-1] < 0.5 * history.train_loss[0]
     assert history.val_accuracy[-1] >= 0.95
     assert len(history.val_loss) == 15
