@@ -156,6 +156,267 @@ def date_pairs(n: int = 1000, seed: int = 0) -> list[tuple[str, str]]:
     return pairs
 
 
+def gaussian_ring(
+    n: int = 1000,
+    modes: int = 8,
+    radius: float = 2.0,
+    std: float = 0.05,
+    seed: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Points from ``modes`` equal Gaussians placed evenly on a circle.
+
+    The classic test of mode collapse for GANs: a generator that covers the
+    data puts samples near every one of the ``modes`` centres. Mode ``k`` is
+    centred at ``radius * (cos 2πk/modes, sin 2πk/modes)`` with standard
+    deviation ``std`` along both axes.
+
+    Shapes:
+        points ``[n, 2]`` (float32) and the mode of each point ``[n]`` (int64).
+
+    Raises:
+        ValueError: if ``n``, ``modes`` or ``radius`` is not positive, or
+            ``std`` is negative.
+    """
+    check_positive(n, "n")
+    check_positive(modes, "modes")
+    check_positive(radius, "radius")
+    check_positive(std, "std", allow_zero=True)
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.randint(modes, (n,), generator=generator)
+    points = ring_centers(modes, radius)[labels] + std * torch.randn(n, 2, generator=generator)
+    return points, labels
+
+
+def ring_centers(modes: int = 8, radius: float = 2.0) -> torch.Tensor:
+    """The ``[modes, 2]`` centres used by :func:`gaussian_ring`."""
+    check_positive(modes, "modes")
+    angles = torch.arange(modes, dtype=torch.float64) * (2 * torch.pi / modes)
+    return (radius * torch.stack([angles.cos(), angles.sin()], dim=1)).float()
+
+
+def swiss_roll_2d(n: int = 1000, noise: float = 0.05, seed: int = 0) -> torch.Tensor:
+    """A 2-D swiss roll: a spiral ``r(θ) = θ`` for ``θ`` in ``[1.5π, 4.5π]``.
+
+    Points are scaled by 1/5 so they lie in about ``[-2.9, 2.9]²`` with a
+    standard deviation near 1.3 per axis, the scale a diffusion model's unit
+    Gaussian noise expects; then Gaussian noise of standard deviation
+    ``noise`` is added.
+
+    Shapes:
+        ``[n, 2]`` (float32).
+
+    Raises:
+        ValueError: if ``n`` is not positive or ``noise`` is negative.
+    """
+    check_positive(n, "n")
+    check_positive(noise, "noise", allow_zero=True)
+    generator = torch.Generator().manual_seed(seed)
+    theta = torch.pi * (1.5 + 3.0 * torch.rand(n, generator=generator))
+    points = torch.stack([theta * theta.cos(), theta * theta.sin()], dim=1) / 5.0
+    return points + noise * torch.randn(n, 2, generator=generator)
+
+
+class Detections(NamedTuple):
+    """Images with a variable number of labelled boxes each (a detection dataset)."""
+
+    images: torch.Tensor
+    labels: list[torch.Tensor]
+    boxes: list[torch.Tensor]
+
+
+def digit_canvas(
+    n: int = 1000,
+    canvas: int = 32,
+    max_objects: int = 3,
+    sizes: tuple[int, int] = (9, 14),
+    split: str = "train",
+    seed: int = 0,
+) -> Detections:
+    """A synthetic detection task: 1 to ``max_objects`` digits on a blank canvas.
+
+    Each digit is an 8×8 image from :func:`digits` (the training split's images
+    for ``split="train"``, the test split's for ``split="test"``, so held-out
+    canvases show unseen handwriting), resized to a random side in
+    ``sizes`` (inclusive) and pasted where it does not overlap the digits
+    already there. Its box is the tight box around its ink (pixels above 0.25).
+
+    Shapes:
+        ``images`` ``[n, 1, canvas, canvas]`` in ``[0, 1]``; per image
+        ``labels[i]`` ``[T_i]`` (int64, the digit) and ``boxes[i]`` ``[T_i, 4]``
+        as normalized ``(cx, cy, w, h)``: centre, width and height divided by
+        ``canvas``, the format DETR predicts.
+
+    Raises:
+        ValueError: if a size is out of range (digits must fit on the canvas)
+            or ``split`` is not ``"train"`` or ``"test"``.
+    """
+    import torch.nn.functional as F
+
+    from snippets.checks import check_choice
+
+    check_positive(n, "n")
+    check_positive(max_objects, "max_objects")
+    check_choice(split, "split", ("train", "test"))
+    low, high = sizes
+    if not 1 <= low <= high <= canvas // 2:
+        raise ValueError(f"sizes must satisfy 1 <= low <= high <= canvas // 2, got {sizes}")
+    data = digits(seed=0)
+    source_x, source_y = (
+        (data.x_train, data.y_train) if split == "train" else (data.x_test, data.y_test)
+    )
+    import numpy as np
+
+    resized = {  # every source digit at every allowed side, [M, side, side]
+        side: F.interpolate(source_x, size=(side, side), mode="bilinear", align_corners=False)[:, 0]
+        .clamp(0, 1)
+        .numpy()
+        for side in range(low, high + 1)
+    }
+    labels_np = source_y.numpy()
+    rng = np.random.default_rng(seed)
+    images = np.zeros((n, 1, canvas, canvas), dtype=np.float32)
+    all_labels, all_boxes = [], []
+    for i in range(n):
+        taken: list[tuple[int, int, int]] = []  # (row, col, side) of pasted squares
+        labels, boxes = [], []
+        for _ in range(rng.integers(1, max_objects + 1)):
+            k, side = rng.integers(len(labels_np)), rng.integers(low, high + 1)
+            for _attempt in range(50):  # rejection sampling of a free spot
+                r, c = rng.integers(canvas - side + 1, size=2)
+                if all(
+                    r + side <= r2 or r2 + s2 <= r or c + side <= c2 or c2 + s2 <= c
+                    for r2, c2, s2 in taken
+                ):
+                    break
+            else:
+                continue  # no free spot: this canvas gets one digit fewer
+            taken.append((r, c, side))
+            patch = resized[side][k]
+            images[i, 0, r : r + side, c : c + side] = patch
+            ink_rows = np.flatnonzero((patch > 0.25).any(axis=1))
+            ink_cols = np.flatnonzero((patch > 0.25).any(axis=0))
+            x0, x1 = c + ink_cols[0], c + ink_cols[-1] + 1
+            y0, y1 = r + ink_rows[0], r + ink_rows[-1] + 1
+            boxes.append([(x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0])
+            labels.append(int(labels_np[k]))
+        all_labels.append(torch.tensor(labels, dtype=torch.int64))
+        all_boxes.append(torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4) / canvas)
+    images = torch.from_numpy(images)
+    return Detections(images, all_labels, all_boxes)
+
+
+def random_affine(
+    images: torch.Tensor,
+    max_rotation: float = 15.0,
+    max_shift: float = 0.1,
+    scale: tuple[float, float] = (0.9, 1.1),
+    seed: int = 0,
+) -> torch.Tensor:
+    """Warp every image by its own random rotation, scaling and shift.
+
+    Angles are uniform in ``±max_rotation`` degrees, zoom factors uniform in
+    ``scale`` and shifts uniform in ``±max_shift`` of the image size. Pixels
+    are resampled bilinearly; what comes in from outside the image is 0.
+
+    Shapes:
+        ``[N, C, H, W]`` → ``[N, C, H, W]``.
+
+    Raises:
+        ValueError: if ``images`` is not 4-D floating point, a range is negative,
+            or ``scale`` is not an increasing pair of positive numbers.
+    """
+    import torch.nn.functional as F
+
+    check_tensor(images, "images", ndim=4, floating=True)
+    check_positive(max_rotation, "max_rotation", allow_zero=True)
+    check_positive(max_shift, "max_shift", allow_zero=True)
+    if len(scale) != 2 or not 0 < scale[0] <= scale[1]:
+        raise ValueError(f"scale must be (low, high) with 0 < low <= high, got {scale!r}")
+    n = len(images)
+    generator = torch.Generator().manual_seed(seed)
+
+    def uniform(low: float, high: float) -> torch.Tensor:
+        return low + (high - low) * torch.rand(n, generator=generator)
+
+    angle = torch.deg2rad(uniform(-max_rotation, max_rotation))
+    zoom = uniform(*scale)
+    shift = torch.stack([uniform(-max_shift, max_shift), uniform(-max_shift, max_shift)], 1)
+    # affine_grid maps output coordinates in [-1, 1] to input coordinates: the
+    # inverse transform, so dividing by the zoom enlarges the digit.
+    cos, sin = angle.cos() / zoom, angle.sin() / zoom
+    theta = torch.stack([torch.stack([cos, -sin], 1), torch.stack([sin, cos], 1)], 1)
+    theta = torch.cat([theta, 2 * shift.unsqueeze(2)], dim=2)  # [N, 2, 3]
+    grid = F.affine_grid(theta.to(images.dtype), list(images.shape), align_corners=False)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def augmented_digits(
+    size: int = 16,
+    copies: int = 4,
+    max_rotation: float = 15.0,
+    max_shift: float = 0.1,
+    scale: tuple[float, float] = (0.9, 1.1),
+    seed: int = 0,
+) -> Split:
+    """Digits up-sampled to ``size × size`` and randomly warped: a harder digit task.
+
+    Starts from :func:`digits` (same fixed split), up-samples bilinearly, then
+    applies :func:`random_affine`. The training set holds ``copies`` warped
+    versions of every training image; the test set one warped version of
+    every test image, drawn with a different seed, so no test image or
+    transform is seen in training.
+
+    Shapes:
+        images ``[copies * 1347, 1, size, size]`` and ``[450, 1, size, size]``,
+        values in ``[0, 1]``; labels ``[N]`` of dtype ``int64``.
+
+    Raises:
+        ValueError: if ``size`` is below 8 or ``copies`` is not positive.
+    """
+    import torch.nn.functional as F
+
+    if isinstance(size, bool) or not isinstance(size, int) or size < 8:
+        raise ValueError(f"size must be an int >= 8, got {size!r}")
+    check_positive(copies, "copies")
+    base = digits(seed=0)
+
+    def grow(x: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+
+    warp = {"max_rotation": max_rotation, "max_shift": max_shift, "scale": scale}
+    x_train = grow(base.x_train).repeat(copies, 1, 1, 1)
+    x_train = random_affine(x_train, seed=seed, **warp).clamp(0, 1)
+    x_test = random_affine(grow(base.x_test), seed=seed + 10_000, **warp).clamp(0, 1)
+    return Split(x_train, base.y_train.repeat(copies), x_test, base.y_test)
+
+
+def recall_task(
+    n: int = 1000, length: int = 50, classes: int = 8, noise_tokens: int = 8, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A long-range memory task: remember the first token of a sequence until its end.
+
+    Each sequence starts with a *key*, one of ``classes`` tokens (ids
+    ``0 … classes-1``), followed by ``length - 1`` random distractor tokens
+    (ids ``classes … classes+noise_tokens-1``). The label is the key, so a
+    model that reads the sequence left to right must carry it across
+    ``length - 1`` steps of noise. Chance level is ``1 / classes``.
+
+    Shapes:
+        tokens ``[n, length]`` and labels ``[n]``, both int64.
+
+    Raises:
+        ValueError: if a size is not positive or ``length`` is below 2.
+    """
+    for value, name in ((n, "n"), (classes, "classes"), (noise_tokens, "noise_tokens")):
+        check_positive(value, name)
+    if length < 2:
+        raise ValueError(f"length must be >= 2, got {length}")
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.randint(classes, (n,), generator=generator)
+    noise = torch.randint(classes, classes + noise_tokens, (n, length - 1), generator=generator)
+    return torch.cat([labels[:, None], noise], dim=1), labels
+
+
 def two_moons(
     n: int = 1000, noise: float = 0.2, test_fraction: float = 0.25, seed: int = 0
 ) -> Split:
