@@ -1,0 +1,107 @@
+"""
+Attention maps: what a trained model looks at
+=============================================
+
+A one-layer Transformer encoder (:class:`snippets.transformer.EncoderLayer`
+with learned positions) learns to reverse a sequence of digits. To write the
+digit at position ``t`` it must read position ``T-1-t``, and its attention
+map shows exactly that: an anti-diagonal. The figure also shows the two
+masks of the chapter, causal and padding, as the attention weights they
+produce. The bar: at least 99 % of held-out sequences reversed exactly.
+"""
+
+# %%
+# The task: random digit sequences of length 12 and their reverses.
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from snippets.attention import causal_mask, padding_mask
+from snippets.device import pick_device, preset
+from snippets.plotting import use_style
+from snippets.positional import LearnedPositionalEmbedding
+from snippets.seed import seed_everything
+from snippets.transformer import EncoderLayer
+
+generator = seed_everything(0)
+use_style()
+device = pick_device()
+length, digits = 12, 10
+
+
+def batch(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    x = torch.randint(digits, (n, length), generator=generator)
+    return x, x.flip(1)
+
+
+# %%
+# The model: embed, add learned positions, one encoder layer with one head,
+# a linear layer to the ten digits. No positional trick is built in: the
+# reversal has to be learned from position embeddings.
+class Reverser(nn.Module):
+    def __init__(self, d_model: int = 64) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(digits, d_model)
+        self.positions = LearnedPositionalEmbedding(d_model, length)
+        self.layer = EncoderLayer(d_model, nhead=1, dim_feedforward=128, dropout=0.0)
+        self.out = nn.Linear(d_model, digits)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.layer(self.positions(self.embed(x))))
+
+
+model = Reverser().to(device)
+optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+steps = preset(cpu=400, gpu=800, device=device)
+for step in range(1, steps + 1):
+    x, y = batch(64)
+    loss = F.cross_entropy(model(x.to(device)).transpose(1, 2), y.to(device))
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    if step % 100 == 0:
+        print(f"step {step}: loss {loss.item():.4f}")
+
+# %%
+# Accuracy on fresh sequences, then the attention map of one of them.
+model.eval()
+x_test, y_test = batch(1000)
+with torch.no_grad():
+    predicted = model(x_test.to(device)).argmax(-1).cpu()
+exact = (predicted == y_test).all(dim=1).float().mean().item()
+
+model.layer.keep_weights = True
+with torch.no_grad():
+    model(x_test[:1].to(device))
+weights = model.layer.attention_weights[0, 0].cpu()  # [T, T], the only head
+
+ids = torch.tensor([[5, 3, 8, 1, 0, 0]])  # a padded sequence for the masks
+pad = padding_mask(ids)
+q = torch.randn(1, 6, 8, generator=generator)
+scores = q @ q.transpose(1, 2)
+causal_weights = scores.masked_fill(causal_mask(6), float("-inf")).softmax(-1)[0]
+padding_weights = scores.masked_fill(pad[:, None, :], float("-inf")).softmax(-1)[0]
+
+fig, axes = plt.subplots(1, 3, figsize=(11, 3.8))
+labels = [str(int(d)) for d in x_test[0]]
+axes[0].imshow(weights, cmap="viridis")
+axes[0].set_xticks(range(length), labels)
+axes[0].set_yticks(range(length), [str(int(d)) for d in predicted[0]])
+axes[0].set(xlabel="input (key)", ylabel="output (query)", title="Trained: reversal")
+for ax, w, title in (
+    (axes[1], causal_weights, "Causal mask"),
+    (axes[2], padding_weights, "Padding mask (last 2 are pad)"),
+):
+    ax.imshow(w, cmap="viridis", vmin=0, vmax=1)
+    ax.set(xlabel="key position", ylabel="query position", title=title)
+for ax in axes:
+    ax.grid(False)
+plt.show()
+
+# %%
+# The anti-diagonal carries almost all the weight; the bar.
+anti = weights.flip(1).diagonal().mean().item()
+print(f"mean weight on the anti-diagonal: {anti:.3f}")
+print(f"sequences reversed exactly: {exact:.4f}")
+assert exact >= 0.99, f"below the bar: {exact:.4f} < 0.99"
