@@ -32,16 +32,22 @@ def train_step(
     batch: Batch,
     loss_fn: LossFn,
     optimizer: torch.optim.Optimizer,
+    max_grad_norm: float | None = None,
 ) -> float:
     """Run the five steps of training on one batch and return its loss.
 
-    The model (step 1) already exists; this does the rest.
+    The model (step 1) already exists; this does the rest. With
+    ``max_grad_norm``, the gradients of all parameters together are rescaled
+    so that their norm is at most that value before the update (gradient
+    clipping, :func:`torch.nn.utils.clip_grad_norm_`).
     """
     inputs, targets = batch
     predictions = model(inputs)  # 2. forward pass
     loss = loss_fn(predictions, targets)  # 3. loss
     optimizer.zero_grad()  # clear gradients left from the previous step
     loss.backward()  # 4. backward pass: fill every parameter's .grad
+    if max_grad_norm is not None:
+        nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
     optimizer.step()  # 5. update the parameters
     return loss.item()
 
@@ -96,6 +102,7 @@ def fit(
     epochs: int,
     device: torch.device | str = "cpu",
     val_batches: Iterable[Batch] | None = None,
+    max_grad_norm: float | None = None,
 ) -> History:
     """Train ``model`` for ``epochs`` passes over ``train_batches``.
 
@@ -105,11 +112,15 @@ def fit(
     Returns:
         the :class:`History`: mean training loss per epoch and, when
         ``val_batches`` is given, validation loss and accuracy per epoch.
+        ``max_grad_norm`` (optional) clips the gradient norm of every step.
 
     Raises:
-        ValueError: if ``epochs`` is not a positive integer.
+        ValueError: if ``epochs`` is not a positive integer, or
+            ``max_grad_norm`` is not positive.
     """
     check_positive(epochs, "epochs")
+    if max_grad_norm is not None:
+        check_positive(max_grad_norm, "max_grad_norm")
     model.to(device)
     history = History()
     for _ in range(epochs):  # one epoch = one full pass over the training data
@@ -117,7 +128,7 @@ def fit(
         losses, sizes = [], []
         for inputs, targets in train_batches:
             batch = (inputs.to(device), targets.to(device))
-            losses.append(train_step(model, batch, loss_fn, optimizer))
+            losses.append(train_step(model, batch, loss_fn, optimizer, max_grad_norm))
             sizes.append(len(inputs))
         history.train_loss.append(sum(l * n for l, n in zip(losses, sizes)) / sum(sizes))
         if val_batches is not None:

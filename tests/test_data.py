@@ -122,3 +122,19 @@ def test_wavy_data_follows_its_target():
     assert abs((noisy - wavy_target(x4)).std().item() - 0.5) < 0.03
     with pytest.raises(ValueError, match="n must be > 0"):
         wavy_data(n=0)
+
+
+def test_recall_task_key_first_noise_after():
+    from snippets.data import recall_task
+
+    tokens, labels = recall_task(200, length=30, classes=8, noise_tokens=3, seed=0)
+    assert tokens.shape == (200, 30) and labels.shape == (200,)
+    assert torch.equal(tokens[:, 0], labels)
+    assert labels.min() >= 0 and labels.max() < 8
+    assert tokens[:, 1:].min() >= 8 and tokens[:, 1:].max() < 11
+    assert torch.equal(recall_task(200, 30, seed=0)[0], recall_task(200, 30, seed=0)[0])
+    assert not torch.equal(recall_task(200, 30, seed=1)[1], recall_task(200, 30, seed=0)[1])
+    with pytest.raises(ValueError, match="length must be >= 2"):
+        recall_task(10, length=1)
+    with pytest.raises(ValueError, match="classes must be > 0"):
+        recall_task(10, classes=0)

@@ -83,3 +83,14 @@ def test_fit_bad_epochs():
     model = nn.Linear(1, 1)
     with pytest.raises(ValueError, match="epochs must be > 0"):
         fit(model, [], nn.MSELoss(), torch.optim.SGD(model.parameters(), lr=0.1), epochs=0)
+
+
+def test_train_step_clips_the_gradient_norm():
+    model = nn.Linear(3, 1)
+    batch = (torch.randn(8, 3) * 100, torch.randn(8, 1))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)  # lr 0: inspect the gradient only
+    train_step(model, batch, nn.MSELoss(), optimizer, max_grad_norm=0.5)
+    norm = torch.cat([p.grad.flatten() for p in model.parameters()]).norm()
+    torch.testing.assert_close(norm, torch.tensor(0.5))
+    with pytest.raises(ValueError, match="max_grad_norm must be > 0"):
+        fit(model, [batch], nn.MSELoss(), optimizer, epochs=1, max_grad_norm=0.0)
