@@ -8,6 +8,8 @@ so one script serves both without branches of its own.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 import torch
@@ -74,3 +76,24 @@ def to_device(obj: T, device: torch.device | str) -> T:
         moved = [to_device(v, device) for v in obj]
         return type(obj)(*moved) if hasattr(obj, "_fields") else type(obj)(moved)
     return obj
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run the block with ``n`` PyTorch CPU threads, then restore the previous count.
+
+    Small models called many times (an agent acting step by step, latency
+    measurements at batch size 1) run fastest on one thread: waking the
+    others costs more than they save.
+
+    Raises:
+        ValueError: if ``n`` is not positive.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

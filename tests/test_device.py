@@ -41,3 +41,15 @@ def test_to_device_moves_nested_structures():
     assert isinstance(moved["pair"], tuple)
     module = to_device(torch.nn.Linear(2, 2), "cpu")
     assert next(module.parameters()).device.type == "cpu"
+
+
+def test_torch_threads_sets_and_restores_the_count():
+    from snippets.device import torch_threads
+
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="n must be a positive int, got 0"):
+        with torch_threads(0):
+            pass
