@@ -118,7 +118,7 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> 
     """GAN discriminator loss ``−log D(x) − log(1 − D(G(z)))``, averaged.
 
     ``D = sigmoid(logit)``; computed from logits with
-    :func:`~torch.nn.functional.binary_cross_entropy_with_logits`, which is
+    ``torch.nn.functional.binary_cross_entropy_with_logits``, which is
     numerically stable.
 
     Shapes:

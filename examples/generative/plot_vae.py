@@ -57,7 +57,7 @@ for label in range(10):
     marker = "o" if label < len(PALETTE) else "^"
     ax.scatter(points[:, 0], points[:, 1], s=10, color=color, marker=marker, label=str(label))
 ax.set(xlabel="$z_1$", ylabel="$z_2$", title="Test digits in the 2-D latent space")
-ax.legend(title="digit", ncols=2, fontsize=8)
+ax.legend(title="digit", fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
 plt.show()
 
 # %%
@@ -68,7 +68,7 @@ grid = torch.stack(torch.meshgrid(steps, -steps, indexing="xy"), dim=-1).reshape
 with torch.no_grad():
     decoded = torch.sigmoid(model.decode(grid))
 fig = image_grid(decoded, columns=10)
-fig.suptitle("Decoded grid of codes (z₁ left to right, z₂ top to bottom)")
+fig.suptitle("Decoded codes: z₁ from −2 (left) to 2 (right), z₂ from 2 (top) to −2 (bottom)")
 plt.show()
 
 # %%
