@@ -4,7 +4,7 @@ Two mask conventions exist in PyTorch and this module keeps both, so that each
 piece can be compared with its PyTorch counterpart:
 
 * :func:`scaled_dot_product_attention` follows
-  :func:`torch.nn.functional.scaled_dot_product_attention`: a boolean mask is
+  ``torch.nn.functional.scaled_dot_product_attention``: a boolean mask is
   ``True`` where a query **may** attend to a key; a float mask is **added** to
   the scores.
 * :class:`MultiHeadAttention` follows :class:`torch.nn.MultiheadAttention`
@@ -87,7 +87,7 @@ def _has_empty_row(mask: torch.Tensor) -> bool:
 def causal_mask(size: int, device: torch.device | str | None = None) -> torch.Tensor:
     """Boolean ``[size, size]`` mask, ``True`` above the diagonal (the future is blocked).
 
-    The same pattern as :meth:`torch.nn.Transformer.generate_square_subsequent_mask`,
+    The same pattern as ``nn.Transformer.generate_square_subsequent_mask``,
     as booleans instead of ``0``/``-inf``.
 
     Raises:

@@ -1,8 +1,10 @@
-"""Token embeddings: a lookup table that is a one-hot vector times a matrix.
+"""Token embeddings for the Transformer.
 
 An embedding layer holds a matrix ``W`` ``[vocab, d_model]``; token id ``t``
 becomes row ``W[t]``, which is exactly ``one_hot(t) @ W`` without building the
-one-hot vector.
+one-hot vector (:func:`snippets.losses.embed_by_one_hot` computes it the long
+way). :class:`TokenEmbedding` adds the Transformer's initialization and
+scaling.
 """
 
 from __future__ import annotations
@@ -13,39 +15,6 @@ import torch
 from torch import nn
 
 from snippets.checks import check_positive, check_tensor
-
-
-def one_hot(ids: torch.Tensor, vocab_size: int) -> torch.Tensor:
-    """One-hot float vectors for integer ids.
-
-    Shapes:
-        ``ids`` ``[...]`` → ``[..., vocab_size]``.
-
-    Raises:
-        TypeError: if ``ids`` is not an integer tensor.
-        ValueError: if an id lies outside ``[0, vocab_size)``.
-    """
-    check_tensor(ids, "ids", dtype=(torch.int64, torch.int32))
-    check_positive(vocab_size, "vocab_size")
-    if ids.numel() and (ids.min() < 0 or ids.max() >= vocab_size):
-        raise ValueError(
-            f"ids must lie in [0, {vocab_size}), got values in [{ids.min()}, {ids.max()}]"
-        )
-    out = torch.zeros(*ids.shape, vocab_size)
-    return out.scatter_(-1, ids.long().unsqueeze(-1), 1.0)
-
-
-def embed_by_matmul(ids: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """Embed ``ids`` as ``one_hot(ids) @ weight``: what ``nn.Embedding`` computes by indexing.
-
-    Shapes:
-        ``ids`` ``[...]``, ``weight`` ``[vocab, d_model]`` → ``[..., d_model]``.
-
-    Raises:
-        ValueError: if ``weight`` is not 2-D or an id is out of range.
-    """
-    check_tensor(weight, "weight", ndim=2, floating=True)
-    return one_hot(ids, weight.shape[0]).to(weight.dtype) @ weight
 
 
 class TokenEmbedding(nn.Module):

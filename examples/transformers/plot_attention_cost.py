@@ -31,17 +31,19 @@ seed_everything(0)
 use_style()
 device = pick_device()
 batch, heads, head_dim = 4, 4, 32
-lengths = preset(cpu=[64, 128, 256, 512, 1024], gpu=[256, 512, 1024, 2048, 4096, 8192], device=device)
+lengths = preset(
+    cpu=[64, 128, 256, 512, 1024], gpu=[256, 512, 1024, 2048, 4096, 8192], device=device
+)
 
 
-def best_time(fn, repeats: int = 5) -> float:
-    fn()
+def best_time(fn, *args, repeats: int = 5) -> float:
+    fn(*args)
     if device.type == "cuda":
         torch.cuda.synchronize()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        fn()
+        fn(*args)
         if device.type == "cuda":
             torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
@@ -70,7 +72,7 @@ with torch.no_grad():
         q, k, v = (torch.randn(batch, heads, length, head_dim, device=device) for _ in range(3))
         torch.testing.assert_close(ours(q, k, v), math_backend(q, k, v), atol=1e-4, rtol=1e-4)
         for name, fn in versions.items():
-            times[name].append(best_time(lambda fn=fn: fn(q, k, v)) * 1e3)
+            times[name].append(best_time(fn, q, k, v) * 1e3)
             if device.type == "cuda":
                 torch.cuda.reset_peak_memory_stats()
                 base = torch.cuda.memory_allocated()
