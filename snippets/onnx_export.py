@@ -12,7 +12,8 @@ import logging
 import statistics
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -68,9 +69,31 @@ def export_onnx(
             )
     model.eval()
     dims = {axis: torch.export.Dim(name, min=1, max=4096) for axis, name in dynamic.items()}
-    # The exporter logs that torchvision's detection ops are missing and which
-    # constants it did not fold, and raises a PyTorch-internal FutureWarning;
-    # none of it concerns these models.
+    with _quiet_exporter():
+        program = torch.onnx.export(
+            model,
+            (example,),
+            dynamo=True,  # the torch.export-based exporter
+            input_names=["input"],
+            output_names=["output"],
+            dynamic_shapes=(dims,) if dims else None,
+            opset_version=opset,
+            verbose=False,
+        )
+    proto = program.model_proto
+    onnx.checker.check_model(proto, full_check=True)  # structure, types and shapes
+    if path is not None:
+        onnx.save(proto, str(path))
+    return proto
+
+
+@contextmanager
+def _quiet_exporter() -> Iterator[None]:
+    """Silence exporter chatter that does not concern these models.
+
+    The exporter logs that torchvision's detection ops are missing and which
+    constants it did not fold, and PyTorch raises an internal FutureWarning.
+    """
     loggers = [logging.getLogger(name) for name in _QUIET_LOGGERS]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
@@ -78,24 +101,10 @@ def export_onnx(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
-            program = torch.onnx.export(
-                model,
-                (example,),
-                dynamo=True,
-                input_names=["input"],
-                output_names=["output"],
-                dynamic_shapes=({**dims},) if dims else None,
-                opset_version=opset,
-                verbose=False,
-            )
+            yield
     finally:
         for logger, level in zip(loggers, levels):
             logger.setLevel(level)
-    proto = program.model_proto
-    onnx.checker.check_model(proto, full_check=True)  # structure, types and shapes
-    if path is not None:
-        onnx.save(proto, str(path))
-    return proto
 
 
 def input_shape(proto) -> list[int | str]:

@@ -57,7 +57,7 @@ plot_curves(
 )
 left.axhline(500, color="#999999", linestyle=":", label="maximum (500)")
 left.axhline(400, color="#D55E00", linestyle="--", label="bar (400, greedy)")
-left.legend(loc="upper left")
+left.legend(loc="center left")
 right.hist(returns.numpy(), bins=range(0, 525, 25), color="#0072B2")
 right.set(xlabel="return", ylabel="episodes", title="Greedy evaluation, 20 episodes")
 plt.show()
