@@ -1,0 +1,89 @@
+"""
+Translating dates with attention
+================================
+
+An encoder-decoder reads human-written dates ("March 7, 1998",
+"07/03/1998", "7 mar 1998") character by character and writes them in ISO
+format ("1998-03-07"). The same model is trained twice with the same budget:
+with Luong attention, and without (the decoder sees the source only through
+the encoder's final state). The bars: the attention model translates at
+least 95 % of 1,000 unseen dates exactly; the baseline stays at least 30
+points lower. A heatmap shows which source characters each output
+character attended to.
+"""
+
+# %%
+# Data: 3,000 training pairs and 1,000 test pairs from
+# ``snippets.data.date_pairs``, encoded with one character tokenizer per side.
+import matplotlib.pyplot as plt
+
+from snippets.data import date_pairs
+from snippets.device import pick_device, preset
+from snippets.plotting import plot_curves, use_style
+from snippets.seed import seed_everything
+from snippets.seq2seq import Seq2Seq, encode_pairs, exact_match, greedy_decode, train_seq2seq
+from snippets.tokenizers import CharTokenizer
+
+seed_everything(0)
+use_style()
+device = pick_device()
+train_pairs = date_pairs(preset(cpu=3000, gpu=20000, device=device), seed=0)
+test_pairs = date_pairs(1000, seed=1)
+src_tok = CharTokenizer([s for s, _ in train_pairs])
+tgt_tok = CharTokenizer(["0123456789-"])
+src, tgt = encode_pairs(train_pairs, src_tok, tgt_tok)
+test_src, _ = encode_pairs(test_pairs, src_tok, tgt_tok)
+print("source vocabulary:", len(src_tok), " target vocabulary:", len(tgt_tok))
+print("src", tuple(src.shape), " tgt", tuple(tgt.shape), " device:", device)
+for s, t in train_pairs[:4]:
+    print(f"  {s!r:24s} -> {t}")
+
+# %%
+# Train both models: 5 epochs of teacher forcing, Adam, gradients clipped to
+# norm 1. Then decode the test set greedily and compare strings.
+epochs = 5
+losses, accuracy, models = {}, {}, {}
+targets = [t for _, t in test_pairs]
+for name, attention in (("with attention", True), ("no attention", False)):
+    seed_everything(0)
+    model = Seq2Seq(len(src_tok), len(tgt_tok), embed=32, hidden=64, attention=attention)
+    losses[name] = train_seq2seq(model, src, tgt, epochs, batch_size=64, device=device)
+    ids = greedy_decode(model, test_src.to(device), tgt_tok.bos_id, tgt_tok.eos_id, max_len=11)
+    predictions = [tgt_tok.decode(row) for row in ids.cpu()]
+    accuracy[name] = exact_match(predictions, targets)
+    models[name] = model
+    print(f"{name:15s} exact match {accuracy[name]:.3f}")
+    for (s, t), p in list(zip(test_pairs, predictions))[:3]:
+        print(f"    {s!r:24s} -> {p}  ({'ok' if p == t else 'expected ' + t})")
+
+plot_curves(losses, ylabel="cross-entropy per token", title="Training loss", log_y=True)
+plt.show()
+
+# %%
+# Where the attention looks. For two test dates, row ``k`` is the
+# distribution over source characters used to write output character ``k``:
+# the year digits attend to the year, the month digits to the month name or
+# number, the day digits to the day.
+model = models["with attention"].eval()
+fig, axes = plt.subplots(1, 2, figsize=(9.6, 3.8))
+for ax, index in zip(axes, (0, 5)):
+    source, target = test_pairs[index]
+    one_src = test_src[index : index + 1, : len(source)].to(device)
+    out = greedy_decode(model, one_src, tgt_tok.bos_id, tgt_tok.eos_id, max_len=11)
+    text = tgt_tok.decode(out[0].cpu())
+    weights = model.last_attention[0, : len(text)].detach().cpu()  # [output chars, source chars]
+    ax.imshow(weights, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    ax.grid(False)
+    ax.set_xticks(range(len(source)), list(source))
+    ax.set_yticks(range(len(text)), list(text))
+    ax.set(xlabel="source character", ylabel="generated character", title=f"{source!r} → {text}")
+plt.show()
+
+# %%
+# The bars.
+attention_acc, baseline_acc = accuracy["with attention"], accuracy["no attention"]
+print(f"exact match: attention {attention_acc:.3f}, no attention {baseline_acc:.3f}")
+assert attention_acc >= 0.95, f"below the bar: {attention_acc:.3f} < 0.95"
+assert attention_acc - baseline_acc >= 0.30, (
+    "attention was expected to beat the baseline by 30 points"
+)
