@@ -83,7 +83,7 @@ scores = q @ q.transpose(1, 2)
 causal_weights = scores.masked_fill(causal_mask(6), float("-inf")).softmax(-1)[0]
 padding_weights = scores.masked_fill(pad[:, None, :], float("-inf")).softmax(-1)[0]
 
-fig, axes = plt.subplots(1, 3, figsize=(11, 3.8))
+fig, axes = plt.subplots(1, 3, figsize=(11, 4.4))
 labels = [str(int(d)) for d in x_test[0]]
 axes[0].imshow(weights, cmap="viridis")
 axes[0].set_xticks(range(length), labels)

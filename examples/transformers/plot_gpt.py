@@ -78,7 +78,7 @@ print(f"training took {time.perf_counter() - start:.1f} s")
 
 fig, ax = plt.subplots()
 ax.plot(range(1, steps + 1), train_curve, alpha=0.5, label="train (one batch)")
-ax.plot(val_steps, val_curve, "o-", label="validation")
+ax.plot(val_steps, val_curve, "o-", label=f"validation (first {len(val_slice):,} characters)")
 ax.axhline(unigram, color="grey", ls="--", label="character frequencies only")
 ax.set(xlabel="step", ylabel="loss (nats per character)", title="Next-character loss")
 ax.legend()
