@@ -5,7 +5,7 @@ particular order. Before a loss can compare them with the ground truth, each
 true object is assigned to exactly one prediction so that the total cost of
 the pairs is as small as possible: a linear assignment problem, solved
 exactly by the Hungarian algorithm (here SciPy's
-:func:`scipy.optimize.linear_sum_assignment`).
+``scipy.optimize.linear_sum_assignment``).
 """
 
 from __future__ import annotations
