@@ -39,7 +39,7 @@ def train_step(
     The model (step 1) already exists; this does the rest. With
     ``max_grad_norm``, the gradients of all parameters together are rescaled
     so that their norm is at most that value before the update (gradient
-    clipping, :func:`torch.nn.utils.clip_grad_norm_`).
+    clipping, ``torch.nn.utils.clip_grad_norm_``).
     """
     inputs, targets = batch
     predictions = model(inputs)  # 2. forward pass

@@ -112,8 +112,8 @@ for temperature in temperatures:
 # %%
 # The gates on a real sentence. The input, forget and output gates of 24 of
 # the LSTM's units while it reads a sentence from the corpus: some units keep
-# their forget gate near 1 across a whole word or more (memory), others
-# reset at spaces and punctuation.
+# their forget gate near 1 across the whole sentence (long memory), others
+# open and close with almost every character.
 sentence = "The return statement leaves the current function call."
 with torch.no_grad():
     embedded = model.embed(torch.tensor(tokenizer.encode(sentence), device=device))
