@@ -2,7 +2,7 @@
 
 Each class works like its ``torch.optim`` namesake: it holds a list of
 parameter tensors, reads their ``.grad`` (filled by autograd), and updates
-them in place in :meth:`step`. The tests run both side by side and check
+them in place in ``step()``. The tests run both side by side and check
 that the parameters agree after every step.
 """
 

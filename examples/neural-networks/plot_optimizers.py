@@ -39,10 +39,12 @@ torch.set_num_threads(1)  # tensors this small run fastest on one CPU thread
 valley_lr = {"sgd": 1e-3, "momentum": 5e-4, "rmsprop": 1e-2, "adam": 0.1}
 xs, ys = torch.meshgrid(torch.linspace(-2, 2, 300), torch.linspace(-1, 3, 300), indexing="xy")
 fig, ax = plt.subplots(figsize=(7, 5))
-ax.contour(xs, ys, rosenbrock(torch.stack([xs, ys], dim=-1)).log10(), levels=25, cmap="Greys")
+levels = rosenbrock(torch.stack([xs, ys], dim=-1)).log10()
+ax.contour(xs, ys, levels, levels=20, colors="grey", linewidths=0.6, alpha=0.5)
 for color, (name, lr) in zip(PALETTE, valley_lr.items()):
     path, losses = optimize_path(name, start=(-1.5, 2.0), lr=lr, steps=1000)
-    ax.plot(path[:, 0], path[:, 1], color=color, linewidth=1.5, label=f"{name} (lr {lr:g})")
+    ax.plot(path[:, 0], path[:, 1], color=color, linewidth=2.5, label=f"{name} (lr {lr:g})")
+    ax.plot(*path[-1], "o", color=color, markersize=7)  # where it ended
     print(f"{name:9s} loss after 1000 steps: {losses[-1]:.2e}  at {path[-1].numpy().round(3)}")
 ax.plot(1, 1, "k*", markersize=14, label="minimum (1, 1)")
 ax.set(xlabel="x", ylabel="y", title="1000 steps on the Rosenbrock valley")
