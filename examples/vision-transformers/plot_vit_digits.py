@@ -116,7 +116,10 @@ plt.show()
 # Where does the class token look? Attention rollout multiplies the
 # attention of all layers (with the residual path added as an identity) and
 # gives, for the final class token, a weight for each of the 16 patches.
-# The maps below are up-sampled to the image and drawn over it.
+# The maps below are up-sampled to the image and drawn over it. A model this
+# small, trained this briefly, does not produce the clean object-shaped maps
+# of the paper: much of its attention goes to a few fixed patches, often
+# blank border ones that serve as a place to collect global information.
 vit.eval()
 images = x_test[:8].to(device)
 rollout = attention_rollout(attention_maps(vit, images)).cpu()  # [8, 17, 17]
@@ -135,10 +138,11 @@ plt.show()
 
 # %%
 # The learned position embeddings. Each small map compares the embedding of
-# one patch position with all 16; the ViT paper shows the same figure. A
-# bright spot at the patch's own place and its row and column shows that the
-# model has learned the 2-D layout from scratch: nothing told it which
-# patches are neighbours.
+# one patch position with all 16; the ViT paper shows the same figure. Each
+# embedding is clearly most similar to itself and distinct from the others,
+# so the model can tell positions apart; the row and column stripes of the
+# paper's figure, learned from millions of images, are only faintly visible
+# after 15 epochs on 1,347 digits.
 similarity = position_similarity(vit.pos_embed.cpu(), GRID)  # [4, 4, 4, 4]
 fig, axes = plt.subplots(GRID, GRID, figsize=(5.0, 5.0))
 for i in range(GRID):
