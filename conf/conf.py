@@ -12,6 +12,12 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# The examples and notebook pages train small models. On one CPU thread they run
+# fastest (waking more threads costs more than it saves at this size) and print
+# the same numbers on every machine. Set before anything imports torch; notebook
+# kernels inherit it. Override with OMP_NUM_THREADS=N.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(ROOT))  # make `snippets` importable for autodoc and examples
 
 # -- Project -----------------------------------------------------------------

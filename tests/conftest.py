@@ -1,4 +1,8 @@
-"""Shared test settings: CPU only, deterministic, and a non-GUI plotting backend."""
+"""Shared test settings: CPU only, one thread, deterministic, and a non-GUI plotting backend.
+
+The models under test are small: on one CPU thread they run fastest and give
+the same numbers on every machine, whatever its core count.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 os.environ.setdefault("T2T_DEVICE", "cpu")
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # read when torch starts, also by subprocesses
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
 from hypothesis import settings  # noqa: E402
+
+torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 # Checks of the built site run only in `nox -s browser`, after `nox -s docs`.
 collect_ignore = [] if os.environ.get("T2T_SITE_TESTS") else ["site"]

@@ -8,6 +8,7 @@ each example's execution time from sphinx-gallery's JUnit XML, and times
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 import sys
@@ -38,7 +39,9 @@ def example_times() -> list[tuple[str, float]]:
 def device_name() -> str:
     if torch.cuda.is_available():
         return f"cuda ({torch.cuda.get_device_name(0)})"
-    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    threads = os.environ.get("OMP_NUM_THREADS", "1")  # conf.py and the tests default to 1
+    cpu = platform.processor() or platform.machine()
+    return f"cpu ({cpu}, {os.cpu_count()} cores, {threads} torch thread)"
 
 
 def main(sphinx: list[str]) -> None:
