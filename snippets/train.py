@@ -87,7 +87,7 @@ def evaluate(
         inputs, targets = inputs.to(device), targets.to(device)
         outputs = model(inputs)
         total_loss += loss_fn(outputs, targets).item() * len(inputs)
-        if outputs.ndim == 2 and targets.ndim == 1:
+        if isinstance(outputs, torch.Tensor) and outputs.ndim == 2 and targets.ndim == 1:
             correct += (outputs.argmax(dim=1) == targets).sum().item()
         count += len(inputs)
     model.train(was_training)

@@ -94,3 +94,13 @@ def test_train_step_clips_the_gradient_norm():
     torch.testing.assert_close(norm, torch.tensor(0.5))
     with pytest.raises(ValueError, match="max_grad_norm must be > 0"):
         fit(model, [batch], nn.MSELoss(), optimizer, epochs=1, max_grad_norm=0.0)
+
+
+def test_evaluate_accepts_models_that_return_a_tuple():
+    class TwoOutputs(nn.Module):
+        def forward(self, x):
+            return x, x.sum()
+
+    batches = [(torch.ones(4, 3), torch.ones(4, 3))]
+    loss, acc = evaluate(TwoOutputs(), batches, lambda out, target: ((out[0] - target) ** 2).mean())
+    assert loss == 0.0 and acc == 0.0
