@@ -19,10 +19,8 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
-import torch
-
 from snippets.checks import check_positive
-from snippets.tokenizers import SPECIALS
+from snippets.tokenizers import SPECIALS, Tokenizer
 
 #: A word with an optional leading space, a run of punctuation, or whitespace.
 PRETOKEN = re.compile(r" ?\w+| ?[^\w\s]+|\s+")
@@ -114,7 +112,7 @@ def learn_merges(text: str, num_merges: int, min_count: int = 2) -> list[tuple[P
     return merges
 
 
-class BPETokenizer:
+class BPETokenizer(Tokenizer):
     """A byte-pair-encoding tokenizer: an alphabet of characters plus learned merges.
 
     The vocabulary is the four special tokens, then the characters of the
@@ -127,12 +125,7 @@ class BPETokenizer:
     def __init__(self, alphabet: Sequence[str], merges: Sequence[Pair]) -> None:
         self.merges: list[Pair] = [tuple(m) for m in merges]
         self.ranks: dict[Pair, int] = {m: r for r, m in enumerate(self.merges)}
-        self.itos: list[str] = list(SPECIALS) + sorted(set(alphabet))
-        self.itos += [a + b for a, b in self.merges]
-        self.stoi: dict[str, int] = {}
-        for i, s in enumerate(self.itos):
-            self.stoi.setdefault(s, i)
-        self.pad_id, self.bos_id, self.eos_id, self.unk_id = (self.stoi[s] for s in SPECIALS)
+        super().__init__(list(SPECIALS) + sorted(set(alphabet)) + [a + b for a, b in self.merges])
         self._cache: dict[str, list[int]] = {}
 
     @classmethod
@@ -155,9 +148,6 @@ class BPETokenizer:
         tokenizer = cls(alphabet, [pair for pair, _ in learned])
         tokenizer.merge_counts = [count for _, count in learned]
         return tokenizer
-
-    def __len__(self) -> int:
-        return len(self.itos)
 
     def tokenize(self, text: str) -> list[str]:
         """The tokens of ``text`` as strings (unknown characters stay as they are)."""
@@ -189,38 +179,3 @@ class BPETokenizer:
         """
         ids = [i for word in pretokenize(text) for i in self._encode_word(word)]
         return [self.bos_id] * add_bos + ids + [self.eos_id] * add_eos
-
-    def decode(self, ids: Sequence[int] | torch.Tensor, stop_at_eos: bool = True) -> str:
-        """Text for ``ids``: drops padding and ``<bos>``, stops at ``<eos>``.
-
-        ``<unk>`` decodes to the string ``"<unk>"``.
-
-        Raises:
-            ValueError: if an id is outside the vocabulary.
-        """
-        out = []
-        for i in ids.tolist() if isinstance(ids, torch.Tensor) else ids:
-            if not 0 <= i < len(self.itos):
-                raise ValueError(f"ids must lie in [0, {len(self.itos)}), got {i}")
-            if i == self.eos_id and stop_at_eos:
-                break
-            if i in (self.pad_id, self.bos_id):
-                continue
-            out.append(self.itos[i])
-        return "".join(out)
-
-    def encode_batch(
-        self, texts: Sequence[str], add_bos: bool = False, add_eos: bool = False
-    ) -> torch.Tensor:
-        """Encode and right-pad with ``<pad>`` (id 0) to one tensor ``[N, T_max]`` of int64.
-
-        Raises:
-            ValueError: if ``texts`` is empty.
-        """
-        if len(texts) == 0:
-            raise ValueError("texts must hold at least one string, got none")
-        encoded = [self.encode(t, add_bos, add_eos) for t in texts]
-        batch = torch.full((len(encoded), max(map(len, encoded))), self.pad_id, dtype=torch.int64)
-        for row, ids in enumerate(encoded):
-            batch[row, : len(ids)] = torch.tensor(ids, dtype=torch.int64)
-        return batch

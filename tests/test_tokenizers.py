@@ -48,3 +48,24 @@ def test_bad_input():
         tok.decode([99])
     with pytest.raises(ValueError, match="texts must hold at least one string"):
         tok.encode_batch([])
+
+
+def test_tokenizer_base_requires_specials_first_and_keeps_first_duplicate():
+    from snippets.tokenizers import Tokenizer
+
+    with pytest.raises(ValueError, match="itos must start with"):
+        Tokenizer(["a", "b"])
+    tok = Tokenizer([*SPECIALS, "a", "a"])
+    assert tok.stoi["a"] == 4 and len(tok) == 6
+    with pytest.raises(NotImplementedError):
+        tok.encode("a")
+
+
+def test_bpe_and_char_tokenizers_share_decoding():
+    from snippets.bpe import BPETokenizer
+    from snippets.tokenizers import Tokenizer
+
+    assert issubclass(BPETokenizer, Tokenizer) and issubclass(CharTokenizer, Tokenizer)
+    bpe = BPETokenizer.train("low lower lowest " * 20, vocab_size=30)
+    batch = bpe.encode_batch(["low", "lowest"], add_eos=True)
+    assert [bpe.decode(row) for row in batch] == ["low", "lowest"]
