@@ -6,15 +6,6 @@ from snippets.alexnet import AlexNet
 from snippets.conv import conv_output_size
 from snippets.nn_basics import count_parameters
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tensors this small run fastest on one CPU thread
-    yield
-    torch.set_num_threads(threads)
-
-
 #: torchvision's published size of ``alexnet()`` with 1000 classes
 TORCHVISION_ALEXNET_PARAMETERS = 61_100_840
 

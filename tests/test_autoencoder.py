@@ -6,15 +6,6 @@ from hypothesis import strategies as st
 from snippets.autoencoder import Autoencoder, corrupt, reconstruction_error
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models train fastest on one CPU thread (no synchronization between two)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @given(st.floats(min_value=0.0, max_value=2.0))
 def test_corrupt_stays_in_range_and_is_identity_without_noise(std):
     x = torch.rand(16, 1, 8, 8)

@@ -18,15 +18,6 @@ from snippets.conv import (
 )
 from snippets.lenet import LeNet5
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tensors this small run fastest on one CPU thread
-    yield
-    torch.set_num_threads(threads)
-
-
 CONV_CASES = [
     # (c_in, c_out, kernel, stride, padding, dilation, groups)
     (3, 4, 3, 1, 0, 1, 1),

@@ -6,14 +6,6 @@ import torch
 from snippets.data import augmented_digits, digits, random_affine
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tensors this small run fastest on one CPU thread
-    yield
-    torch.set_num_threads(threads)
-
-
 def _blob(size=32, sigma=3.0):
     r = torch.arange(size, dtype=torch.float32) - (size - 1) / 2
     return torch.exp(-(r[:, None] ** 2 + r[None, :] ** 2) / (2 * sigma**2))[None, None]

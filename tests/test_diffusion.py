@@ -19,15 +19,6 @@ from snippets.diffusion import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models train fastest on one CPU thread (no synchronization between two)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_linear_schedule_matches_its_definition():
     s = linear_schedule(1000)
     assert s.steps == 1000

@@ -20,15 +20,6 @@ from snippets.efficientnet import (
 )
 from snippets.nn_basics import count_parameters
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tensors this small run fastest on one CPU thread
-    yield
-    torch.set_num_threads(threads)
-
-
 #: torchvision's published sizes (1000 classes) and its width/depth coefficients
 TORCHVISION = {
     "b0": (1.0, 1.0, 5_288_548),

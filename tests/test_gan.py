@@ -15,15 +15,6 @@ from snippets.gan import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models train fastest on one CPU thread (no synchronization between two)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_generator_and_discriminator_shapes():
     gen = Generator(4, (1, 8, 8), hidden=(16,), output="sigmoid")
     images = gen(torch.randn(5, 4))

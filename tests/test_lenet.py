@@ -7,14 +7,6 @@ from snippets.lenet import DigitsCNN, LeNet5
 from snippets.nn_basics import count_parameters
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tensors this small run fastest on one CPU thread
-    yield
-    torch.set_num_threads(threads)
-
-
 def _conv_params(c_in, c_out, k):
     return (c_in * k * k + 1) * c_out  # weights plus one bias per filter
 

@@ -5,15 +5,6 @@ from torch import nn
 from snippets.nn_basics import count_parameters
 from snippets.resnet import BasicBlock, ResNet, resnet18
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tensors this small run fastest on one CPU thread
-    yield
-    torch.set_num_threads(threads)
-
-
 #: torchvision's published size of ``resnet18()`` with 1000 classes
 TORCHVISION_RESNET18_PARAMETERS = 11_689_512
 

@@ -7,15 +7,6 @@ from torch.distributions import Independent, Normal, kl_divergence
 from snippets.vae import VAE, elbo, gaussian_kl, reparameterize, sample_images, vae_loss
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models train fastest on one CPU thread (no synchronization between two)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @given(st.integers(min_value=0, max_value=10_000))
 def test_gaussian_kl_matches_torch_distributions(seed):
     generator = torch.Generator().manual_seed(seed)
