@@ -257,7 +257,7 @@ def average_precision(
     num_classes: int,
     iou_threshold: float = 0.5,
 ) -> float:
-    """Mean over classes of the average precision at one IoU threshold (AP@0.5).
+    """Mean over classes of the average precision at one IoU threshold (``AP@0.5``).
 
     Per class, detections from all images are ranked by score; each is a true
     positive if it overlaps a not-yet-claimed true box of its class with IoU

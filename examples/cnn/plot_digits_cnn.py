@@ -28,8 +28,6 @@ from snippets.train import accuracy, fit
 seed_everything(0)
 use_style()
 device = pick_device()
-threads = torch.get_num_threads()
-torch.set_num_threads(1)  # images this small run fastest on one CPU thread
 data = digits(test_fraction=0.25, seed=0)
 print("train:", tuple(data.x_train.shape), " test:", tuple(data.x_test.shape), " device:", device)
 
@@ -91,6 +89,5 @@ if len(wrong):
 
 # %%
 # The quality bar.
-torch.set_num_threads(threads)  # give the other threads back
 print(f"test accuracy: {test_acc:.4f}")
 assert test_acc >= 0.98, f"below the bar: {test_acc:.4f} < 0.98"

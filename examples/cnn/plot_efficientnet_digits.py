@@ -30,8 +30,6 @@ from snippets.train import evaluate, train_step
 seed_everything(0)
 use_style()
 device = pick_device()
-threads = torch.get_num_threads()
-torch.set_num_threads(1)  # images this small run fastest on one CPU thread
 copies = preset(cpu=3, gpu=8, device=device)
 data = augmented_digits(size=16, copies=copies, seed=0)
 print("train:", tuple(data.x_train.shape), " test:", tuple(data.x_test.shape), " device:", device)
@@ -99,7 +97,6 @@ if len(wrong):
 
 # %%
 # The quality bar.
-torch.set_num_threads(threads)  # give the other threads back
 test_acc = test_accuracy[-1]
 print(f"test accuracy: {test_acc:.4f}")
 assert test_acc >= 0.95, f"below the bar: {test_acc:.4f} < 0.95"

@@ -34,8 +34,6 @@ from snippets.train import fit
 seed_everything(0)
 use_style()
 device = pick_device()
-threads = torch.get_num_threads()
-torch.set_num_threads(1)  # images this small run fastest on one CPU thread
 data = digits(seed=0)
 digit = F.interpolate(data.x_test[:1], size=(32, 32), mode="bilinear", align_corners=False)
 
@@ -163,7 +161,6 @@ plt.show()
 
 # %%
 # The bars: a trained model, and formula and measurement agree for every layer.
-torch.set_num_threads(threads)  # give the other threads back
 print(f"test accuracy: {test_acc:.4f}")
 assert test_acc >= 0.97, f"below the bar: {test_acc:.4f} < 0.97"
 assert measured == [(f, f) for f in fields], f"receptive fields differ: {measured} vs {fields}"

@@ -25,7 +25,6 @@ from snippets.plotting import image_grid, plot_curves, use_style
 from snippets.seed import seed_everything
 from snippets.train import fit
 
-torch.set_num_threads(1)  # these networks are tiny: one CPU thread is the fastest
 seed_everything(0)
 use_style()
 device = pick_device()

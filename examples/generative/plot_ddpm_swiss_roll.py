@@ -30,7 +30,6 @@ from snippets.diffusion import (
 from snippets.plotting import plot_curves, use_style
 from snippets.seed import seed_everything
 
-torch.set_num_threads(1)  # these networks are tiny: one CPU thread is the fastest
 seed_everything(0)
 use_style()
 device = pick_device()

@@ -22,7 +22,6 @@ from snippets.gan import Discriminator, Generator, mode_coverage, train_gan
 from snippets.plotting import plot_curves, use_style
 from snippets.seed import seed_everything
 
-torch.set_num_threads(1)  # these networks are tiny: one CPU thread is the fastest
 seed_everything(0)
 use_style()
 device = pick_device()

@@ -25,7 +25,6 @@ from snippets.seed import seed_everything
 from snippets.train import fit
 from snippets.vae import VAE, elbo, sample_images, vae_loss
 
-torch.set_num_threads(1)  # these networks are tiny: one CPU thread is the fastest
 seed_everything(0)
 use_style()
 device = pick_device()

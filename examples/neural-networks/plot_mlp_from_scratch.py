@@ -12,7 +12,6 @@ accuracy on the 450 held-out test images.
 # %%
 # Data: 1,347 training and 450 test images, flattened to 64 pixels each.
 import matplotlib.pyplot as plt
-import torch
 
 from snippets.data import digits, make_loader
 from snippets.device import pick_device, preset
@@ -24,8 +23,6 @@ from snippets.train import accuracy
 seed_everything(0)
 use_style()
 device = pick_device()
-threads = torch.get_num_threads()
-torch.set_num_threads(1)  # tensors this small run fastest on one CPU thread
 data = digits(test_fraction=0.25, seed=0, flat=True)
 print("train:", tuple(data.x_train.shape), " test:", tuple(data.x_test.shape), " device:", device)
 
@@ -78,6 +75,5 @@ plt.show()
 
 # %%
 # The quality bar.
-torch.set_num_threads(threads)  # give the other threads back
 print(f"test accuracy: {test_acc:.4f}")
 assert test_acc >= 0.95, f"below the bar: {test_acc:.4f} < 0.95"

@@ -33,8 +33,6 @@ from snippets.train import fit
 seed_everything(0)
 use_style()
 device = pick_device()
-threads = torch.get_num_threads()
-torch.set_num_threads(1)  # tensors this small run fastest on one CPU thread
 
 valley_lr = {"sgd": 1e-3, "momentum": 5e-4, "rmsprop": 1e-2, "adam": 0.1}
 xs, ys = torch.meshgrid(torch.linspace(-2, 2, 300), torch.linspace(-1, 3, 300), indexing="xy")
@@ -127,7 +125,6 @@ plt.show()
 
 # %%
 # The quality bars.
-torch.set_num_threads(threads)  # give the other threads back
 final = {name: h.val_accuracy[-1] for name, h in histories.items()}
 ratio = histories["sgd"].train_loss[-1] / histories["momentum"].train_loss[-1]
 print(

@@ -21,7 +21,6 @@ is the model's confidence, which becomes extreme on images it gets wrong.
 import copy
 
 import matplotlib.pyplot as plt
-import torch
 from torch import nn
 
 from snippets.data import digits
@@ -36,8 +35,6 @@ from snippets.train import evaluate, train_step
 seed_everything(0)
 use_style()
 device = pick_device()
-threads = torch.get_num_threads()
-torch.set_num_threads(1)  # tensors this small run fastest on one CPU thread
 data = digits(seed=0, flat=True)
 n_train = 100
 train = (data.x_train[:n_train].to(device), data.y_train[:n_train].to(device))
@@ -127,7 +124,6 @@ plt.show()
 
 # %%
 # The quality bars.
-torch.set_num_threads(threads)  # give the other threads back
 final = plain_curve["test"][-1]
 print(
     f"plain: final test loss {final:.3f}, minimum {min(plain_curve['test']):.3f}; "

@@ -30,8 +30,6 @@ from snippets.train import accuracy, fit
 seed_everything(0)
 use_style()
 device = pick_device()
-threads = torch.get_num_threads()
-torch.set_num_threads(1)  # tensors this small run fastest on one CPU thread
 data = two_moons(n=1000, noise=0.2, seed=0)
 x_train, y_train = data.x_train.to(device), data.y_train.to(device)
 
@@ -111,7 +109,6 @@ plt.show()
 
 # %%
 # The quality bars.
-torch.set_num_threads(threads)  # give the other threads back
 relu_acc = accuracies["one hidden ReLU layer"]
 linear_acc = accuracies["linear (no activation)"]
 widest, line = list(errors.values())[-1], errors["straight line"]

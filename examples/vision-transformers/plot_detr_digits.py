@@ -6,7 +6,7 @@ A small DETR (a CNN backbone, a transformer encoder-decoder and six learned
 object queries) learns to put a box around every handwritten digit on a
 32×32 canvas holding one to three of them. There are no anchors and no
 non-maximum suppression: Hungarian matching pairs queries with digits and the
-set loss does the rest. The bar: average precision at IoU 0.5 (AP@0.5) of at
+set loss does the rest. The bar: average precision at IoU 0.5 (``AP@0.5``) of at
 least 0.70 on 300 held-out canvases whose digits the model has never seen.
 """
 
@@ -108,7 +108,7 @@ plt.show()
 
 # %%
 # Evaluate on the held-out canvases: keep the queries whose "digit"
-# probability exceeds 0.5, then compute AP@0.5. Also report the mean IoU
+# probability exceeds 0.5, then compute ``AP@0.5``. Also report the mean IoU
 # between each true box and the query it is matched to.
 model.eval()
 with torch.no_grad():
