@@ -117,7 +117,7 @@ print(f"{len(wrong)} mistakes, e.g.", wrong[:3])
 # (averaged over heads) for every output character (rows) over the source
 # characters (columns). The year digits read the year, the month digits read
 # the month name or number.
-example = "september 21, 1987" if "september 21, 1987" else test_pairs[0][0]
+example = "september 21, 1987"
 src = src_tok.encode_batch([example]).to(device)
 ids = greedy_decode(model, src, tgt_tok.bos_id, tgt_tok.eos_id, max_len=12)
 layer = model.transformer.decoder.layers[-1]
