@@ -68,30 +68,6 @@ def lm_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits.flatten(0, 1), targets.flatten())
 
 
-def random_windows(
-    data: torch.Tensor, context: int, batch_size: int, generator: torch.Generator | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """A batch of random windows from a token stream, and the same windows shifted by one.
-
-    Shapes:
-        ``data`` ``[L]`` → inputs and targets ``[batch_size, context]``, with
-        ``targets[:, t] == inputs[:, t + 1]``.
-
-    Raises:
-        ValueError: if ``data`` is not 1-D or shorter than ``context + 1``.
-    """
-    check_tensor(data, "data", ndim=1)
-    check_positive(context, "context")
-    check_positive(batch_size, "batch_size")
-    if len(data) <= context:
-        raise ValueError(f"data must hold more than context={context} tokens, got {len(data)}")
-    starts = torch.randint(len(data) - context, (batch_size,), generator=generator)
-    offsets = torch.arange(context)
-    inputs = data[starts[:, None] + offsets]
-    targets = data[starts[:, None] + offsets + 1]
-    return inputs, targets
-
-
 @torch.no_grad()
 def evaluate_lm(model: nn.Module, data: torch.Tensor, context: int, batch_size: int = 64) -> float:
     """Mean next-token loss (nats per token) over consecutive windows covering ``data``.

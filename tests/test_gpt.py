@@ -8,7 +8,8 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from snippets.gpt import GPT, evaluate_lm, generate, lm_loss, random_windows
+from snippets.char_lm import random_windows
+from snippets.gpt import GPT, evaluate_lm, generate, lm_loss
 from snippets.masked_lm import IGNORE, MaskedLM, mask_tokens
 
 
@@ -113,7 +114,7 @@ def test_bad_inputs_are_named():
     model = _model()
     with pytest.raises(ValueError, match="more than context=8"):
         model(torch.zeros(1, 9, dtype=torch.int64))
-    with pytest.raises(ValueError, match="data must hold more than context=10"):
+    with pytest.raises(ValueError, match=r"ids must hold at least seq_len \+ 1 = 11 ids, got 10"):
         random_windows(torch.arange(10), 10, 2)
     with pytest.raises(ValueError, match="temperature must be > 0"):
         generate(model, torch.ones(1, 2, dtype=torch.int64), 3, temperature=0.0)

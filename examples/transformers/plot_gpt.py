@@ -19,9 +19,10 @@ import time
 import matplotlib.pyplot as plt
 import torch
 
+from snippets.char_lm import random_windows
 from snippets.data import text_corpus
 from snippets.device import pick_device, preset
-from snippets.gpt import GPT, evaluate_lm, generate, lm_loss, random_windows
+from snippets.gpt import GPT, evaluate_lm, generate, lm_loss
 from snippets.plotting import use_style
 from snippets.seed import seed_everything
 from snippets.tokenizers import CharTokenizer
