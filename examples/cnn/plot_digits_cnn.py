@@ -17,13 +17,19 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
-from snippets.data import digits, make_loader
-from snippets.device import pick_device, preset
-from snippets.lenet import DigitsCNN
-from snippets.nn_basics import count_parameters
-from snippets.plotting import confusion_matrix, image_grid, plot_confusion, plot_curves, use_style
-from snippets.seed import seed_everything
-from snippets.train import accuracy, fit
+from snippets.cnn.lenet import DigitsCNN
+from snippets.common.data import digits, make_loader
+from snippets.common.device import pick_device, preset
+from snippets.common.plotting import (
+    confusion_matrix,
+    image_grid,
+    plot_confusion,
+    plot_curves,
+    use_style,
+)
+from snippets.common.seed import seed_everything
+from snippets.common.train import accuracy, fit
+from snippets.fundamentals.nn_basics import count_parameters
 
 seed_everything(0)
 use_style()

@@ -19,13 +19,14 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
-from snippets.data import augmented_digits, make_loader
-from snippets.device import pick_device, preset
-from snippets.efficientnet import efficientnet_b0, efficientnet_digits
-from snippets.nn_basics import count_parameters
-from snippets.plotting import image_grid, plot_curves, use_style
-from snippets.seed import seed_everything
-from snippets.train import evaluate, train_step
+from snippets.cnn.data import augmented_digits
+from snippets.cnn.efficientnet import efficientnet_b0, efficientnet_digits
+from snippets.common.data import make_loader
+from snippets.common.device import pick_device, preset
+from snippets.common.plotting import image_grid, plot_curves, use_style
+from snippets.common.seed import seed_everything
+from snippets.common.train import evaluate, train_step
+from snippets.fundamentals.nn_basics import count_parameters
 
 seed_everything(0)
 use_style()

@@ -4,7 +4,7 @@ Filters, feature maps and receptive fields
 
 What does a convolutional layer compute? First, four hand-made 3×3
 filters (edge detectors, a Laplacian and a blur) run over a digit with the
-from-scratch :func:`~snippets.conv.conv2d`. Then a small CNN learns its own
+from-scratch :func:`~snippets.cnn.conv.conv2d`. Then a small CNN learns its own
 filters on the digits (bar: at least 97 % test accuracy after a short
 training), and we look at the feature maps it produces. Last, the receptive
 field of each layer is measured with autograd, as the set of input pixels
@@ -23,13 +23,13 @@ import torch.nn.functional as F
 from matplotlib.patches import Rectangle
 from torch import nn
 
-from snippets.conv import conv2d, edge_filters, layer_geometry, receptive_field
-from snippets.data import digits, make_loader
-from snippets.device import pick_device, preset
-from snippets.lenet import DigitsCNN
-from snippets.plotting import use_style
-from snippets.seed import seed_everything
-from snippets.train import fit
+from snippets.cnn.conv import conv2d, edge_filters, layer_geometry, receptive_field
+from snippets.cnn.lenet import DigitsCNN
+from snippets.common.data import digits, make_loader
+from snippets.common.device import pick_device, preset
+from snippets.common.plotting import use_style
+from snippets.common.seed import seed_everything
+from snippets.common.train import fit
 
 seed_everything(0)
 use_style()

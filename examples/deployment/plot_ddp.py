@@ -22,12 +22,12 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import torch
 
-from snippets.data import digits
-from snippets.ddp import demo_batches, free_port, make_model, step_time, train_single
-from snippets.device import pick_device, preset, torch_threads
-from snippets.plotting import plot_curves, use_style
-from snippets.seed import seed_everything
-from snippets.train import accuracy
+from snippets.common.data import digits
+from snippets.common.device import pick_device, preset, torch_threads
+from snippets.common.plotting import plot_curves, use_style
+from snippets.common.seed import seed_everything
+from snippets.common.train import accuracy
+from snippets.deployment.ddp import demo_batches, free_port, make_model, step_time, train_single
 
 seed_everything(0)
 use_style()
@@ -41,7 +41,7 @@ print(f"single process: loss {losses[0]:.3f} -> {losses[-1]:.3f}")
 
 # %%
 # The same training with two processes. ``torchrun`` (the module
-# ``torch.distributed.run``) starts ``snippets.ddp`` twice with ``RANK``,
+# ``torch.distributed.run``) starts ``snippets.deployment.ddp`` twice with ``RANK``,
 # ``WORLD_SIZE`` and the meeting address in their environment; rank 0 saves
 # the final weights. On a cluster the same command runs once per machine.
 weights_file = Path(tempfile.mkdtemp(prefix="ddp-")) / "weights.pt"
@@ -54,7 +54,7 @@ command = [
     "--master-addr=127.0.0.1",
     f"--master-port={free_port()}",
     "-m",
-    "snippets.ddp",
+    "snippets.deployment.ddp",
     f"--steps={steps}",
     f"--lr={lr}",
     f"--out={weights_file}",

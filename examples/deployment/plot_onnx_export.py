@@ -21,11 +21,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from snippets.data import digits, make_loader
-from snippets.device import pick_device, preset, torch_threads
-from snippets.lenet import DigitsCNN
-from snippets.nn_basics import make_mlp
-from snippets.onnx_export import (
+from snippets.cnn.lenet import DigitsCNN
+from snippets.common.data import digits, make_loader
+from snippets.common.device import pick_device, preset, torch_threads
+from snippets.common.plotting import use_style
+from snippets.common.seed import seed_everything
+from snippets.common.train import accuracy, fit
+from snippets.deployment.onnx_export import (
     OPSET,
     export_onnx,
     input_shape,
@@ -34,10 +36,8 @@ from snippets.onnx_export import (
     ort_session,
     run_ort,
 )
-from snippets.plotting import use_style
-from snippets.seed import seed_everything
-from snippets.train import accuracy, fit
-from snippets.transformer import Encoder, EncoderLayer
+from snippets.fundamentals.nn_basics import make_mlp
+from snippets.transformers.transformer import Encoder, EncoderLayer
 
 seed_everything(0)
 use_style()

@@ -14,9 +14,9 @@ import math
 
 import matplotlib.pyplot as plt
 
-from snippets.data import linear_data
-from snippets.linear_regression import fit_line, least_squares
-from snippets.plotting import plot_curves, use_style
+from snippets.common.plotting import plot_curves, use_style
+from snippets.fundamentals.data import linear_data
+from snippets.fundamentals.linear_regression import fit_line, least_squares
 
 use_style()
 x, y = linear_data(n=100, seed=0)

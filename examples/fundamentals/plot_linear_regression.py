@@ -13,10 +13,10 @@ final mean squared error within 1 % of the best possible one.
 import matplotlib.pyplot as plt
 import torch
 
-from snippets.data import linear_data
-from snippets.linear_regression import fit_line, least_squares
-from snippets.plotting import plot_curves, use_style
-from snippets.seed import seed_everything
+from snippets.common.plotting import plot_curves, use_style
+from snippets.common.seed import seed_everything
+from snippets.fundamentals.data import linear_data
+from snippets.fundamentals.linear_regression import fit_line, least_squares
 
 seed_everything(0)
 use_style()

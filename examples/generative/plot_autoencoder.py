@@ -18,12 +18,12 @@ import matplotlib.pyplot as plt
 import torch
 from torch.nn import functional as F
 
-from snippets.autoencoder import Autoencoder, corrupt, reconstruction_error
-from snippets.data import digits, make_loader
-from snippets.device import pick_device, preset
-from snippets.plotting import image_grid, plot_curves, use_style
-from snippets.seed import seed_everything
-from snippets.train import fit
+from snippets.common.data import digits, make_loader
+from snippets.common.device import pick_device, preset
+from snippets.common.plotting import image_grid, plot_curves, use_style
+from snippets.common.seed import seed_everything
+from snippets.common.train import fit
+from snippets.generative.autoencoder import Autoencoder, corrupt, reconstruction_error
 
 seed_everything(0)
 use_style()

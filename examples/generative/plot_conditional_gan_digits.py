@@ -15,13 +15,13 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
-from snippets.data import digits, make_loader
-from snippets.device import pick_device, preset
-from snippets.gan import Discriminator, Generator, train_gan
-from snippets.nn_basics import make_mlp
-from snippets.plotting import image_grid, plot_curves, use_style
-from snippets.seed import seed_everything
-from snippets.train import accuracy, fit
+from snippets.common.data import digits, make_loader
+from snippets.common.device import pick_device, preset
+from snippets.common.plotting import image_grid, plot_curves, use_style
+from snippets.common.seed import seed_everything
+from snippets.common.train import accuracy, fit
+from snippets.fundamentals.nn_basics import make_mlp
+from snippets.generative.gan import Discriminator, Generator, train_gan
 
 seed_everything(0)
 use_style()

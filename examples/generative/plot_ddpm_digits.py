@@ -20,9 +20,11 @@ digits, the floor set by finite samples.
 import matplotlib.pyplot as plt
 import torch
 
-from snippets.data import digits
-from snippets.device import pick_device, preset
-from snippets.diffusion import (
+from snippets.common.data import digits
+from snippets.common.device import pick_device, preset
+from snippets.common.plotting import image_grid, plot_curves, use_style
+from snippets.common.seed import seed_everything
+from snippets.generative.diffusion import (
     NoisePredictor,
     linear_schedule,
     mmd2,
@@ -30,8 +32,6 @@ from snippets.diffusion import (
     sample,
     train_diffusion,
 )
-from snippets.plotting import image_grid, plot_curves, use_style
-from snippets.seed import seed_everything
 
 seed_everything(0)
 use_style()

@@ -17,9 +17,11 @@ samples give about 0.001, the floor set by finite samples.
 import matplotlib.pyplot as plt
 import torch
 
-from snippets.data import swiss_roll_2d
-from snippets.device import pick_device, preset
-from snippets.diffusion import (
+from snippets.common.device import pick_device, preset
+from snippets.common.plotting import plot_curves, use_style
+from snippets.common.seed import seed_everything
+from snippets.generative.data import swiss_roll_2d
+from snippets.generative.diffusion import (
     NoisePredictor,
     linear_schedule,
     mmd2,
@@ -27,8 +29,6 @@ from snippets.diffusion import (
     sample,
     train_diffusion,
 )
-from snippets.plotting import plot_curves, use_style
-from snippets.seed import seed_everything
 
 seed_everything(0)
 use_style()

@@ -16,11 +16,11 @@ least 60 % of the samples lie within 3 standard deviations of a mode centre.
 import matplotlib.pyplot as plt
 import torch
 
-from snippets.data import gaussian_ring, ring_centers
-from snippets.device import pick_device, preset
-from snippets.gan import Discriminator, Generator, mode_coverage, train_gan
-from snippets.plotting import plot_curves, use_style
-from snippets.seed import seed_everything
+from snippets.common.device import pick_device, preset
+from snippets.common.plotting import plot_curves, use_style
+from snippets.common.seed import seed_everything
+from snippets.generative.data import gaussian_ring, ring_centers
+from snippets.generative.gan import Discriminator, Generator, mode_coverage, train_gan
 
 seed_everything(0)
 use_style()

@@ -18,12 +18,12 @@ import matplotlib.pyplot as plt
 import torch
 from torch.nn import functional as F
 
-from snippets.data import digits, make_loader
-from snippets.device import pick_device, preset
-from snippets.plotting import PALETTE, image_grid, plot_curves, use_style
-from snippets.seed import seed_everything
-from snippets.train import fit
-from snippets.vae import VAE, elbo, sample_images, vae_loss
+from snippets.common.data import digits, make_loader
+from snippets.common.device import pick_device, preset
+from snippets.common.plotting import PALETTE, image_grid, plot_curves, use_style
+from snippets.common.seed import seed_everything
+from snippets.common.train import fit
+from snippets.generative.vae import VAE, elbo, sample_images, vae_loss
 
 seed_everything(0)
 use_style()

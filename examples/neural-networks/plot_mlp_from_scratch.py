@@ -13,12 +13,12 @@ accuracy on the 450 held-out test images.
 # Data: 1,347 training and 450 test images, flattened to 64 pixels each.
 import matplotlib.pyplot as plt
 
-from snippets.data import digits, make_loader
-from snippets.device import pick_device, preset
-from snippets.mlp_scratch import ScratchMLP, fit_scratch
-from snippets.plotting import confusion_matrix, plot_confusion, plot_curves, use_style
-from snippets.seed import seed_everything
-from snippets.train import accuracy
+from snippets.common.data import digits, make_loader
+from snippets.common.device import pick_device, preset
+from snippets.common.plotting import confusion_matrix, plot_confusion, plot_curves, use_style
+from snippets.common.seed import seed_everything
+from snippets.common.train import accuracy
+from snippets.neural_networks.mlp_scratch import ScratchMLP, fit_scratch
 
 seed_everything(0)
 use_style()
@@ -38,7 +38,7 @@ print("parameters:", sum(p.numel() for p in model.parameters()))
 # %%
 # Training: every batch runs forward, the cross-entropy loss, the hand-written
 # backward pass and the update ``θ ← θ − η ∂L/∂θ``
-# (see :func:`snippets.mlp_scratch.scratch_train_step`).
+# (see :func:`snippets.neural_networks.mlp_scratch.scratch_train_step`).
 train_loader = make_loader(data.x_train, data.y_train, batch_size=128, seed=0)
 history = fit_scratch(
     model, train_loader, epochs, lr=0.2, val_data=(data.x_test, data.y_test), device=device

@@ -3,7 +3,7 @@ Optimizers and learning-rate schedules compared
 ===============================================
 
 Plain SGD, SGD with momentum, RMSProp and Adam, each written from scratch in
-:mod:`snippets.optimizers`, first on Rosenbrock's banana-shaped valley and then
+:mod:`snippets.neural_networks.optimizers`, first on Rosenbrock's banana-shaped valley and then
 training the same digit classifier from the same starting weights. Then the
 common learning-rate schedules, and momentum SGD once more with a cosine
 schedule. The bars: with momentum, RMSProp or Adam the classifier reaches at
@@ -13,7 +13,7 @@ rate as momentum is left with at least twice momentum's training loss.
 
 # %%
 # A valley that is easy to fall into and hard to walk along:
-# :func:`~snippets.optimizers.rosenbrock` has its minimum at (1, 1) at the end
+# :func:`~snippets.neural_networks.optimizers.rosenbrock` has its minimum at (1, 1) at the end
 # of a long, flat, curved floor.
 import copy
 
@@ -21,14 +21,20 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
-from snippets.data import digits, make_loader
-from snippets.device import pick_device, preset
-from snippets.nn_basics import make_mlp
-from snippets.optimizers import make_optimizer, optimize_path, rosenbrock
-from snippets.plotting import PALETTE, plot_curves, use_style
-from snippets.schedules import cosine_lr, exponential_lr, set_lr, step_lr, warmup_cosine_lr
-from snippets.seed import seed_everything
-from snippets.train import fit
+from snippets.common.data import digits, make_loader
+from snippets.common.device import pick_device, preset
+from snippets.common.plotting import PALETTE, plot_curves, use_style
+from snippets.common.seed import seed_everything
+from snippets.common.train import fit
+from snippets.fundamentals.nn_basics import make_mlp
+from snippets.neural_networks.optimizers import make_optimizer, optimize_path, rosenbrock
+from snippets.neural_networks.schedules import (
+    cosine_lr,
+    exponential_lr,
+    set_lr,
+    step_lr,
+    warmup_cosine_lr,
+)
 
 seed_everything(0)
 use_style()
@@ -98,7 +104,7 @@ plt.show()
 
 # %%
 # Momentum SGD again, now with the cosine schedule applied epoch by epoch
-# through :func:`~snippets.schedules.set_lr`. The smaller late steps make the
+# through :func:`~snippets.neural_networks.schedules.set_lr`. The smaller late steps make the
 # end of the curve smooth; on a problem this small a constant rate is
 # already good, so compare the printed numbers rather than expect a miracle.
 model = copy.deepcopy(initial)

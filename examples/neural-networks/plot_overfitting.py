@@ -23,14 +23,14 @@ import copy
 import matplotlib.pyplot as plt
 from torch import nn
 
-from snippets.data import digits
-from snippets.device import pick_device, preset
-from snippets.nn_basics import make_mlp
-from snippets.optimizers import Adam
-from snippets.plotting import PALETTE, use_style
-from snippets.regularization import EarlyStopping
-from snippets.seed import seed_everything
-from snippets.train import evaluate, train_step
+from snippets.common.data import digits
+from snippets.common.device import pick_device, preset
+from snippets.common.plotting import PALETTE, use_style
+from snippets.common.seed import seed_everything
+from snippets.common.train import evaluate, train_step
+from snippets.fundamentals.nn_basics import make_mlp
+from snippets.neural_networks.optimizers import Adam
+from snippets.neural_networks.regularization import EarlyStopping
 
 seed_everything(0)
 use_style()
@@ -52,7 +52,7 @@ print(
 # %%
 # Three copies of the same over-sized network (two hidden layers of 128
 # units, about 26,000 weights for 100 images). One is trained plainly, one
-# with decoupled weight decay (AdamW-style, :class:`snippets.optimizers.Adam`
+# with decoupled weight decay (AdamW-style, :class:`snippets.neural_networks.optimizers.Adam`
 # with ``decoupled=True``), one with dropout after each hidden layer. All
 # train full-batch with Adam; every 10 steps counts as an "epoch" for the
 # curves and for early stopping.

@@ -19,13 +19,13 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
-from snippets.data import two_moons, wavy_data, wavy_target
-from snippets.device import pick_device, preset
-from snippets.mlp_scratch import collapse_linear
-from snippets.nn_basics import make_mlp
-from snippets.plotting import PALETTE, use_style
-from snippets.seed import seed_everything
-from snippets.train import accuracy, fit
+from snippets.common.device import pick_device, preset
+from snippets.common.plotting import PALETTE, use_style
+from snippets.common.seed import seed_everything
+from snippets.common.train import accuracy, fit
+from snippets.fundamentals.nn_basics import make_mlp
+from snippets.neural_networks.data import two_moons, wavy_data, wavy_target
+from snippets.neural_networks.mlp_scratch import collapse_linear
 
 seed_everything(0)
 use_style()
@@ -54,7 +54,7 @@ for name, model in models.items():
 
 # %%
 # However many linear layers we stack, they multiply out to a single one:
-# :func:`snippets.mlp_scratch.collapse_linear` folds the trained linear model
+# :func:`snippets.neural_networks.mlp_scratch.collapse_linear` folds the trained linear model
 # into one ``[2, 2]`` matrix and a bias that give the same outputs.
 linear = models["linear (no activation)"].cpu()
 w, b = collapse_linear([linear[0].weight, linear[1].weight], [linear[0].bias, linear[1].bias])

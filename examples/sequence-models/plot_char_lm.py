@@ -20,13 +20,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from snippets.char_lm import CharLM, generate, random_windows, temperature_probs
-from snippets.data import text_corpus
-from snippets.device import pick_device, preset
-from snippets.lstm import lstm_gate_trace
-from snippets.plotting import PALETTE, use_style
-from snippets.seed import seed_everything
-from snippets.tokenizers import CharTokenizer
+from snippets.common.data import text_corpus
+from snippets.common.device import pick_device, preset
+from snippets.common.plotting import PALETTE, use_style
+from snippets.common.seed import seed_everything
+from snippets.common.tokenizers import CharTokenizer
+from snippets.sequence_models.char_lm import CharLM, generate, random_windows, temperature_probs
+from snippets.sequence_models.lstm import lstm_gate_trace
 
 generator = seed_everything(0)
 use_style()

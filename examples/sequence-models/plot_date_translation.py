@@ -14,15 +14,21 @@ character attended to.
 
 # %%
 # Data: 3,000 training pairs and 1,000 test pairs from
-# ``snippets.data.date_pairs``, encoded with one character tokenizer per side.
+# ``snippets.sequence_models.data.date_pairs``, encoded with one character tokenizer per side.
 import matplotlib.pyplot as plt
 
-from snippets.data import date_pairs
-from snippets.device import pick_device, preset
-from snippets.plotting import plot_curves, use_style
-from snippets.seed import seed_everything
-from snippets.seq2seq import Seq2Seq, encode_pairs, exact_match, greedy_decode, train_seq2seq
-from snippets.tokenizers import CharTokenizer
+from snippets.common.device import pick_device, preset
+from snippets.common.plotting import plot_curves, use_style
+from snippets.common.seed import seed_everything
+from snippets.common.tokenizers import CharTokenizer
+from snippets.sequence_models.data import date_pairs
+from snippets.sequence_models.seq2seq import (
+    Seq2Seq,
+    encode_pairs,
+    exact_match,
+    greedy_decode,
+    train_seq2seq,
+)
 
 seed_everything(0)
 use_style()

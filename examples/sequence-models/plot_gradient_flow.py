@@ -19,12 +19,13 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
-from snippets.data import make_loader, recall_task
-from snippets.device import pick_device, preset
-from snippets.plotting import use_style
-from snippets.rnn import RecurrentClassifier, input_gradient_norms
-from snippets.seed import seed_everything
-from snippets.train import train_step
+from snippets.common.data import make_loader
+from snippets.common.device import pick_device, preset
+from snippets.common.plotting import use_style
+from snippets.common.seed import seed_everything
+from snippets.common.train import train_step
+from snippets.sequence_models.data import recall_task
+from snippets.sequence_models.rnn import RecurrentClassifier, input_gradient_norms
 
 seed_everything(0)
 use_style()

@@ -11,19 +11,20 @@ while the vanilla RNN stays below 30 % (chance is 12.5 %).
 
 # %%
 # The task: 4,800 training and 1,000 test sequences from
-# ``snippets.data.recall_task``. Token 0–7 is the key, token 8 the blank.
+# ``snippets.sequence_models.data.recall_task``. Token 0–7 is the key, token 8 the blank.
 import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
-from snippets.data import make_loader, recall_task
-from snippets.device import pick_device, preset
-from snippets.gru import gru_gate_trace
-from snippets.lstm import lstm_gate_trace
-from snippets.plotting import PALETTE, use_style
-from snippets.rnn import RecurrentClassifier
-from snippets.seed import seed_everything
-from snippets.train import fit
+from snippets.common.data import make_loader
+from snippets.common.device import pick_device, preset
+from snippets.common.plotting import PALETTE, use_style
+from snippets.common.seed import seed_everything
+from snippets.common.train import fit
+from snippets.sequence_models.data import recall_task
+from snippets.sequence_models.gru import gru_gate_trace
+from snippets.sequence_models.lstm import lstm_gate_trace
+from snippets.sequence_models.rnn import RecurrentClassifier
 
 seed_everything(0)
 use_style()

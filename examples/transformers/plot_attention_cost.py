@@ -4,7 +4,7 @@ The quadratic cost of attention
 
 Self-attention compares every position with every other, so its time and
 memory grow with the square of the sequence length ``T``. This example times
-the from-scratch :func:`snippets.attention.scaled_dot_product_attention`
+the from-scratch :func:`snippets.transformers.attention.scaled_dot_product_attention`
 against PyTorch's ``F.scaled_dot_product_attention`` (its plain "math"
 backend and whatever fused kernel it picks by default) for growing ``T``, and
 measures the memory of the ``T × T`` weight matrix that the plain version
@@ -22,10 +22,10 @@ import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from snippets.attention import scaled_dot_product_attention
-from snippets.device import pick_device, preset
-from snippets.plotting import use_style
-from snippets.seed import seed_everything
+from snippets.common.device import pick_device, preset
+from snippets.common.plotting import use_style
+from snippets.common.seed import seed_everything
+from snippets.transformers.attention import scaled_dot_product_attention
 
 seed_everything(0)
 use_style()

@@ -2,7 +2,7 @@
 Attention maps: what a trained model looks at
 =============================================
 
-A one-layer Transformer encoder (:class:`snippets.transformer.EncoderLayer`
+A one-layer Transformer encoder (:class:`snippets.transformers.transformer.EncoderLayer`
 with learned positions) learns to reverse a sequence of digits. To write the
 digit at position ``t`` it must read position ``T-1-t``, and its attention
 map shows exactly that: an anti-diagonal. The figure also shows the two
@@ -17,12 +17,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from snippets.attention import causal_mask, padding_mask
-from snippets.device import pick_device, preset
-from snippets.plotting import use_style
-from snippets.positional import LearnedPositionalEmbedding
-from snippets.seed import seed_everything
-from snippets.transformer import EncoderLayer
+from snippets.common.device import pick_device, preset
+from snippets.common.plotting import use_style
+from snippets.common.seed import seed_everything
+from snippets.transformers.attention import causal_mask, padding_mask
+from snippets.transformers.positional import LearnedPositionalEmbedding
+from snippets.transformers.transformer import EncoderLayer
 
 generator = seed_everything(0)
 use_style()

@@ -2,7 +2,7 @@
 A small GPT that writes like the Python manual
 ==============================================
 
-A decoder-only Transformer (:class:`snippets.gpt.GPT`: causal pre-norm
+A decoder-only Transformer (:class:`snippets.transformers.gpt.GPT`: causal pre-norm
 blocks, learned positions, a tied output layer) learns to predict the next
 character of the Python reference manual, the English text that ships with
 every Python. Ninety percent of the text trains it; the last ten percent
@@ -19,14 +19,14 @@ import time
 import matplotlib.pyplot as plt
 import torch
 
-from snippets.char_lm import random_windows
-from snippets.data import text_corpus
-from snippets.device import pick_device, preset
-from snippets.gpt import GPT, evaluate_lm, generate, lm_loss
-from snippets.plotting import use_style
-from snippets.seed import seed_everything
-from snippets.tokenizers import CharTokenizer
-from snippets.train import train_step
+from snippets.common.data import text_corpus
+from snippets.common.device import pick_device, preset
+from snippets.common.plotting import use_style
+from snippets.common.seed import seed_everything
+from snippets.common.tokenizers import CharTokenizer
+from snippets.common.train import train_step
+from snippets.sequence_models.char_lm import random_windows
+from snippets.transformers.gpt import GPT, evaluate_lm, generate, lm_loss
 
 generator = seed_everything(0)
 use_style()
@@ -57,7 +57,7 @@ print(f"parameters: {sum(p.numel() for p in model.parameters()):,}")
 
 # %%
 # Train on random windows with AdamW and a short linear warm-up followed by a
-# cosine decay. Every step is :func:`snippets.train.train_step`.
+# cosine decay. Every step is :func:`snippets.common.train.train_step`.
 optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.01)
 warmup = steps // 10
 schedule = torch.optim.lr_scheduler.LambdaLR(

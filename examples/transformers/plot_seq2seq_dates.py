@@ -2,7 +2,7 @@
 A Transformer that translates dates
 ===================================
 
-An encoder-decoder Transformer (:class:`snippets.transformer.Seq2SeqTransformer`,
+An encoder-decoder Transformer (:class:`snippets.transformers.transformer.Seq2SeqTransformer`,
 post-norm, as in the original paper) learns to rewrite human-written dates
 such as ``"march 7, 1998"`` or ``"07/03/1998"`` as ISO dates
 ``"1998-03-07"``. It is trained with teacher forcing, label smoothing and the
@@ -13,19 +13,19 @@ reads.
 """
 
 # %%
-# Data: pairs from :func:`snippets.data.date_pairs`, one character vocabulary
+# Data: pairs from :func:`snippets.sequence_models.data.date_pairs`, one character vocabulary
 # for the sources and one for the targets.
 import time
 
 import matplotlib.pyplot as plt
 import torch
 
-from snippets.data import date_pairs
-from snippets.device import pick_device, preset
-from snippets.plotting import plot_curves, use_style
-from snippets.seed import seed_everything
-from snippets.tokenizers import CharTokenizer
-from snippets.transformer import (
+from snippets.common.device import pick_device, preset
+from snippets.common.plotting import plot_curves, use_style
+from snippets.common.seed import seed_everything
+from snippets.common.tokenizers import CharTokenizer
+from snippets.sequence_models.data import date_pairs
+from snippets.transformers.transformer import (
     Seq2SeqTransformer,
     greedy_decode,
     label_smoothed_cross_entropy,

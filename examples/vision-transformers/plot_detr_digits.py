@@ -11,7 +11,7 @@ least 0.70 on 300 held-out canvases whose digits the model has never seen.
 """
 
 # %%
-# Data: canvases from :func:`snippets.data.digit_canvas`. Training canvases
+# Data: canvases from :func:`snippets.vision_transformers.data.digit_canvas`. Training canvases
 # use digits of the training split, test canvases those of the test split.
 # Each box is the tight box around a digit's ink, stored as normalized
 # ``(cx, cy, w, h)``. The task here is *where* the digits are, so every box
@@ -21,13 +21,13 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.patches import Rectangle
 
-from snippets.boxes import box_cxcywh_to_xyxy, box_iou
-from snippets.data import digit_canvas
-from snippets.detr import DETR, average_precision, detect, set_loss
-from snippets.device import pick_device, preset
-from snippets.matcher import match_batch
-from snippets.plotting import PALETTE, plot_curves, use_style
-from snippets.seed import seed_everything
+from snippets.common.device import pick_device, preset
+from snippets.common.plotting import PALETTE, plot_curves, use_style
+from snippets.common.seed import seed_everything
+from snippets.vision_transformers.boxes import box_cxcywh_to_xyxy, box_iou
+from snippets.vision_transformers.data import digit_canvas
+from snippets.vision_transformers.detr import DETR, average_precision, detect, set_loss
+from snippets.vision_transformers.matcher import match_batch
 
 generator = seed_everything(0)
 use_style()
@@ -70,7 +70,7 @@ print("parameters:", sum(p.numel() for p in model.parameters()))
 
 # %%
 # Train with the set loss. The targets are lists (each canvas holds its own
-# number of digits), so this loop calls :func:`snippets.detr.set_loss` itself
+# number of digits), so this loop calls :func:`snippets.vision_transformers.detr.set_loss` itself
 # instead of the site's ``fit``; the steps are the same five. Gradient
 # clipping and a one-cycle learning-rate schedule keep the early steps, when
 # the matching still changes from step to step, stable.

@@ -19,13 +19,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from snippets.data import digits, make_loader
-from snippets.device import pick_device, preset
-from snippets.lenet import DigitsCNN
-from snippets.plotting import plot_curves, use_style
-from snippets.seed import seed_everything
-from snippets.train import History, fit
-from snippets.vit import ViT, attention_maps, attention_rollout, patchify, position_similarity
+from snippets.cnn.lenet import DigitsCNN
+from snippets.common.data import digits, make_loader
+from snippets.common.device import pick_device, preset
+from snippets.common.plotting import plot_curves, use_style
+from snippets.common.seed import seed_everything
+from snippets.common.train import History, fit
+from snippets.vision_transformers.vit import (
+    ViT,
+    attention_maps,
+    attention_rollout,
+    patchify,
+    position_similarity,
+)
 
 seed_everything(0)
 use_style()

@@ -1,0 +1,3 @@
+"""Convolutional networks: convolution and pooling from scratch, LeNet-5,
+AlexNet, ResNet and EfficientNet.
+"""

@@ -1,0 +1,94 @@
+"""Offline datasets every chapter uses: handwritten digits, a text corpus, loaders.
+
+Nothing here touches the network. The digits ship inside scikit-learn and the
+text inside the standard library. Every loader is seeded, so the same call
+returns the same tensors on every machine. Each chapter's own tasks live in
+that chapter's ``data`` module.
+"""
+
+from __future__ import annotations
+
+from pydoc_data.topics import topics
+from typing import NamedTuple
+
+import torch
+from sklearn.datasets import load_digits
+from torch.utils.data import DataLoader, TensorDataset
+
+from snippets.common.checks import check_positive, check_tensor
+
+
+class Split(NamedTuple):
+    """Train and test tensors of one dataset."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+
+
+def digits(test_fraction: float = 0.25, seed: int = 0, flat: bool = False) -> Split:
+    """Handwritten digits (8×8 grey images, 10 classes) from scikit-learn.
+
+    The 1,797 images ship inside scikit-learn, so this never downloads. Pixel
+    values are scaled from 0–16 to 0–1. The split is stratified and fixed by
+    ``seed``.
+
+    Shapes:
+        images ``[N, 1, 8, 8]`` (PyTorch's ``[N, C, H, W]``), or ``[N, 64]``
+        with ``flat=True``; labels ``[N]`` of dtype ``int64``.
+
+    Raises:
+        ValueError: if ``test_fraction`` is not strictly between 0 and 1.
+    """
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
+    bunch = load_digits()
+    x = torch.tensor(bunch.data, dtype=torch.float32) / 16.0
+    y = torch.tensor(bunch.target, dtype=torch.int64)
+    generator = torch.Generator().manual_seed(seed)
+    test_idx, train_idx = [], []
+    for label in range(10):  # stratify: the same fraction of every class in the test set
+        idx = torch.nonzero(y == label).flatten()
+        idx = idx[torch.randperm(len(idx), generator=generator)]
+        n_test = round(len(idx) * test_fraction)
+        test_idx.append(idx[:n_test])
+        train_idx.append(idx[n_test:])
+    train, test = torch.cat(train_idx).sort().values, torch.cat(test_idx).sort().values
+    if not flat:
+        x = x.reshape(-1, 1, 8, 8)
+    return Split(x[train], y[train], x[test], y[test])
+
+
+def make_loader(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int = 64,
+    shuffle: bool = True,
+    seed: int = 0,
+) -> DataLoader:
+    """Wrap tensors in a seeded :class:`~torch.utils.data.DataLoader`.
+
+    Raises:
+        ValueError: if ``x`` and ``y`` hold different numbers of samples, or
+            ``batch_size`` is not positive.
+    """
+    check_tensor(x, "x")
+    check_tensor(y, "y")
+    if len(x) != len(y):
+        raise ValueError(f"x and y must hold the same number of samples, got {len(x)} and {len(y)}")
+    check_positive(batch_size, "batch_size")
+    generator = torch.Generator().manual_seed(seed)
+    return DataLoader(
+        TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle, generator=generator
+    )
+
+
+def text_corpus() -> str:
+    """About 465 KB of English prose: the Python reference manual's topic pages.
+
+    The text ships inside the standard library (``pydoc_data.topics``), so every
+    Python has it offline. Topics are joined in sorted order, so the string is
+    the same on every machine with the same Python version.
+    """
+    return "\n\n".join(topics[key] for key in sorted(topics))

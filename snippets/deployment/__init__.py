@@ -1,0 +1,2 @@
+"""Deployment: ONNX export and distributed data-parallel training.
+"""

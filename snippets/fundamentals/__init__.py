@@ -1,0 +1,2 @@
+"""PyTorch fundamentals: tensors, autograd, ``torch.nn`` and a first training loop.
+"""

@@ -1,0 +1,2 @@
+"""Generative models: autoencoders, VAEs, GANs and diffusion.
+"""

@@ -1,0 +1,102 @@
+"""Autoencoders: squeeze the input through a small code and rebuild it.
+
+An encoder maps an image to a short *code* (the latent vector), a decoder maps
+the code back to an image, and training minimizes the reconstruction error.
+Because the code is smaller than the input, the network must keep what
+matters and drop the rest. A *denoising* autoencoder sees a corrupted input
+and must rebuild the clean one, which forces it to learn what digits look
+like instead of copying pixels.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from snippets.common.checks import check_positive, check_tensor
+from snippets.fundamentals.nn_basics import make_mlp
+
+
+def corrupt(
+    x: torch.Tensor, noise_std: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Add Gaussian noise of standard deviation ``noise_std``, clipped to ``[0, 1]``.
+
+    Shapes:
+        ``x`` ``[N, ...]`` → ``[N, ...]``.
+
+    Raises:
+        ValueError: if ``noise_std`` is negative.
+    """
+    check_tensor(x, "x", floating=True)
+    check_positive(noise_std, "noise_std", allow_zero=True)
+    noise = torch.randn(x.shape, generator=generator).to(x.device)
+    return (x + noise_std * noise).clamp(0.0, 1.0)
+
+
+class Autoencoder(nn.Module):
+    """An MLP autoencoder for images with pixel values in ``[0, 1]``.
+
+    ``encode`` flattens the image and maps it to ``latent`` numbers;
+    ``decode`` maps them back and ends in a sigmoid so pixels stay in
+    ``[0, 1]``. With ``noise_std > 0`` the model corrupts its input with
+    :func:`corrupt` while training (a denoising autoencoder); in ``eval()``
+    mode it never adds noise.
+
+    Shapes:
+        ``x`` ``[N, *image_shape]`` → reconstruction ``[N, *image_shape]``;
+        codes are ``[N, latent]``.
+    """
+
+    def __init__(
+        self,
+        image_shape: tuple[int, ...] = (1, 8, 8),
+        hidden: int = 128,
+        latent: int = 8,
+        noise_std: float = 0.0,
+    ) -> None:
+        super().__init__()
+        check_positive(latent, "latent")
+        check_positive(noise_std, "noise_std", allow_zero=True)
+        self.image_shape, self.noise_std = tuple(image_shape), noise_std
+        pixels = int(torch.Size(self.image_shape).numel())
+        self.encoder = make_mlp([pixels, hidden, latent])
+        self.decoder = nn.Sequential(make_mlp([latent, hidden, pixels]), nn.Sigmoid())
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        check_tensor(x, "x", floating=True)
+        if tuple(x.shape[1:]) != self.image_shape:
+            raise ValueError(
+                f"x must be [N, {', '.join(map(str, self.image_shape))}], "
+                f"got shape {tuple(x.shape)}"
+            )
+        return self.encoder(x)
+
+    def decode(self, codes: torch.Tensor) -> torch.Tensor:
+        check_tensor(codes, "codes", ndim=2, floating=True)
+        return self.decoder(codes).reshape(len(codes), *self.image_shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and self.noise_std > 0:
+            x = corrupt(x, self.noise_std)
+        return self.decode(self.encode(x))
+
+
+@torch.no_grad()
+def reconstruction_error(
+    model: Autoencoder, clean: torch.Tensor, noisy: torch.Tensor | None = None
+) -> float:
+    """Mean squared error per pixel between ``clean`` and the reconstruction.
+
+    The model reads ``noisy`` if given (to measure denoising), else ``clean``.
+    It runs in eval mode, so no training noise is added.
+
+    Shapes:
+        ``clean`` and ``noisy`` ``[N, *image_shape]`` → a Python float.
+    """
+    was_training = model.training
+    model.eval()
+    inputs = clean if noisy is None else noisy
+    error = nn.functional.mse_loss(model(inputs), clean).item()
+    model.train(was_training)
+    return error

@@ -1,0 +1,303 @@
+"""Generative adversarial networks: a generator and a discriminator in a game.
+
+The generator maps random noise ``z`` to samples; the discriminator scores
+samples as real or generated. Both are trained in turns. Two losses are here:
+the original GAN loss (binary cross-entropy, with the non-saturating
+generator loss) and the Wasserstein loss with a gradient penalty (WGAN-GP).
+Passing ``num_classes`` makes both networks *conditional*: they also receive
+the class label, so the generator can be asked for a given class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from snippets.common.checks import check_choice, check_positive, check_tensor
+
+
+def _mlp(sizes: Sequence[int], slope: float) -> list[nn.Module]:
+    layers: list[nn.Module] = []
+    for n_in, n_out in zip(sizes[:-2], sizes[1:-1]):
+        layers += [nn.Linear(n_in, n_out), nn.LeakyReLU(slope) if slope else nn.ReLU()]
+    layers.append(nn.Linear(sizes[-2], sizes[-1]))
+    return layers
+
+
+def _with_labels(x: torch.Tensor, labels: torch.Tensor | None, num_classes: int) -> torch.Tensor:
+    """Append a one-hot label to every row of ``x`` (conditional models only)."""
+    if num_classes == 0:
+        if labels is not None:
+            raise ValueError("labels were given to an unconditional model (num_classes=0)")
+        return x
+    if labels is None:
+        raise ValueError(f"labels are required: the model is conditional on {num_classes} classes")
+    check_tensor(labels, "labels", ndim=1, dtype=torch.int64)
+    if len(labels) != len(x):
+        raise ValueError(f"labels must hold one label per sample, got {len(labels)} for {len(x)}")
+    return torch.cat([x, F.one_hot(labels, num_classes).to(x.dtype)], dim=1)
+
+
+class Generator(nn.Module):
+    """An MLP from noise ``z`` (and optionally a class label) to a sample.
+
+    ``output="sigmoid"`` squashes the result into ``[0, 1]`` (pixel values);
+    ``"linear"`` leaves it unbounded (points in the plane).
+
+    Shapes:
+        ``z`` ``[N, latent_dim]`` (+ ``labels`` ``[N]``) → ``[N, *out_shape]``.
+    """
+
+    def __init__(
+        self,
+        latent_dim: int,
+        out_shape: Sequence[int],
+        hidden: Sequence[int] = (128, 128),
+        num_classes: int = 0,
+        output: str = "linear",
+    ) -> None:
+        super().__init__()
+        check_positive(latent_dim, "latent_dim")
+        check_positive(num_classes, "num_classes", allow_zero=True)
+        check_choice(output, "output", ("linear", "sigmoid"))
+        self.latent_dim, self.num_classes = latent_dim, num_classes
+        self.out_shape = tuple(out_shape)
+        out_features = int(torch.Size(self.out_shape).numel())
+        layers = _mlp([latent_dim + num_classes, *hidden, out_features], slope=0.0)
+        if output == "sigmoid":
+            layers.append(nn.Sigmoid())
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        check_tensor(z, "z", ndim=2, floating=True)
+        if z.shape[1] != self.latent_dim:
+            raise ValueError(f"z must be [N, {self.latent_dim}], got shape {tuple(z.shape)}")
+        out = self.net(_with_labels(z, labels, self.num_classes))
+        return out.reshape(len(z), *self.out_shape)
+
+
+class Discriminator(nn.Module):
+    """An MLP that gives each sample (and optionally its label) one score.
+
+    For the GAN loss the score is a logit (real if positive); for WGAN it is
+    the critic's unbounded value. LeakyReLU keeps gradients flowing to the
+    generator even for samples the discriminator rejects firmly.
+
+    Shapes:
+        ``x`` ``[N, *in_shape]`` (+ ``labels`` ``[N]``) → ``[N]``.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        hidden: Sequence[int] = (128, 128),
+        num_classes: int = 0,
+    ) -> None:
+        super().__init__()
+        check_positive(in_features, "in_features")
+        check_positive(num_classes, "num_classes", allow_zero=True)
+        self.in_features, self.num_classes = in_features, num_classes
+        self.net = nn.Sequential(*_mlp([in_features + num_classes, *hidden, 1], slope=0.2))
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        check_tensor(x, "x", floating=True)
+        flat = x.flatten(1)
+        if flat.shape[1] != self.in_features:
+            raise ValueError(
+                f"x must hold {self.in_features} features per sample, got {flat.shape[1]} "
+                f"(shape {tuple(x.shape)})"
+            )
+        return self.net(_with_labels(flat, labels, self.num_classes)).squeeze(1)
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """GAN discriminator loss ``−log D(x) − log(1 − D(G(z)))``, averaged.
+
+    ``D = sigmoid(logit)``; computed from logits with
+    ``torch.nn.functional.binary_cross_entropy_with_logits``, which is
+    numerically stable.
+
+    Shapes:
+        ``real_logits`` ``[N]``, ``fake_logits`` ``[M]`` → a scalar.
+    """
+    real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    return real + fake
+
+
+def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Non-saturating generator loss ``−log D(G(z))``, averaged.
+
+    The minimax game's own ``log(1 − D(G(z)))`` has almost no gradient when
+    the discriminator confidently rejects the fakes (early in training); this
+    form has the same fixed point and strong gradients there.
+
+    Shapes:
+        ``fake_logits`` ``[N]`` → a scalar.
+    """
+    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
+
+def gradient_penalty(
+    critic: nn.Module,
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    labels: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """WGAN-GP penalty ``E[(‖∇_x̂ f(x̂)‖₂ − 1)²]`` on random mixes of real and fake.
+
+    ``x̂ = u · real + (1 − u) · fake`` with ``u ~ U(0, 1)`` per sample. It
+    keeps the critic close to 1-Lipschitz, which the Wasserstein distance
+    needs, without clipping its weights.
+
+    Shapes:
+        ``real`` and ``fake`` ``[N, ...]`` → a scalar (differentiable with
+        respect to the critic's parameters).
+
+    Raises:
+        ValueError: if ``real`` and ``fake`` differ in shape.
+    """
+    check_tensor(real, "real", floating=True)
+    check_tensor(fake, "fake", floating=True)
+    if real.shape != fake.shape:
+        raise ValueError(
+            f"real and fake must have the same shape, got {tuple(real.shape)} "
+            f"and {tuple(fake.shape)}"
+        )
+    u = torch.rand(len(real), generator=generator).to(real.device)
+    u = u.reshape(-1, *([1] * (real.ndim - 1)))
+    mixed = (u * real + (1 - u) * fake).requires_grad_(True)
+    scores = critic(mixed, labels) if labels is not None else critic(mixed)
+    (grad,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
+    return (grad.flatten(1).norm(dim=1) - 1).square().mean()
+
+
+class GanHistory(NamedTuple):
+    """Loss of each network at every training step."""
+
+    d_loss: list[float]
+    g_loss: list[float]
+
+
+def train_gan(
+    gen: Generator,
+    disc: Discriminator,
+    data: torch.Tensor,
+    steps: int,
+    labels: torch.Tensor | None = None,
+    loss: str = "gan",
+    batch_size: int = 128,
+    lr: float = 2e-4,
+    critic_steps: int = 1,
+    gp_weight: float = 10.0,
+    device: torch.device | str = "cpu",
+    seed: int = 0,
+) -> GanHistory:
+    """Alternate discriminator and generator updates for ``steps`` rounds.
+
+    Each round: ``critic_steps`` updates of the discriminator on a real batch
+    and a fresh fake batch, then one generator update. ``loss="gan"`` uses
+    :func:`discriminator_loss`/:func:`generator_loss`; ``loss="wgan-gp"`` uses
+    the critic loss ``E f(fake) − E f(real)`` plus ``gp_weight`` times
+    :func:`gradient_penalty`, and the generator loss ``−E f(fake)``. With
+    ``labels`` both networks are conditional: fakes get the labels of the
+    real batch they are compared with.
+
+    Shapes:
+        ``data`` ``[N, ...]``, ``labels`` ``[N]`` (int64) or ``None``.
+    """
+    check_choice(loss, "loss", ("gan", "wgan-gp"))
+    check_tensor(data, "data", floating=True)
+    check_positive(steps, "steps")
+    check_positive(critic_steps, "critic_steps")
+    if labels is not None and len(labels) != len(data):
+        raise ValueError(
+            f"labels must hold one label per sample, got {len(labels)} for {len(data)}"
+        )
+    rng = torch.Generator().manual_seed(seed)
+    gen.to(device).train()
+    disc.to(device).train()
+    betas = (0.5, 0.999) if loss == "gan" else (0.0, 0.9)  # the papers' choices
+    opt_g = torch.optim.Adam(gen.parameters(), lr=lr, betas=betas)
+    opt_d = torch.optim.Adam(disc.parameters(), lr=lr, betas=betas)
+    history = GanHistory([], [])
+
+    def batch() -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        idx = torch.randint(len(data), (batch_size,), generator=rng)
+        y = labels[idx].to(device) if labels is not None else None
+        z = torch.randn(batch_size, gen.latent_dim, generator=rng).to(device)
+        return data[idx].to(device), y, z
+
+    for _ in range(steps):
+        for _ in range(critic_steps):  # 1. the discriminator (critic) learns
+            real, y, z = batch()
+            fake = gen(z, y).detach()  # no gradient into the generator here
+            if loss == "gan":
+                d_loss = discriminator_loss(disc(real, y), disc(fake, y))
+            else:
+                d_loss = disc(fake, y).mean() - disc(real, y).mean()
+                d_loss = d_loss + gp_weight * gradient_penalty(disc, real, fake, y, rng)
+            opt_d.zero_grad()
+            d_loss.backward()
+            opt_d.step()
+        _, y, z = batch()  # 2. the generator learns to fool it
+        scores = disc(gen(z, y), y)
+        g_loss = generator_loss(scores) if loss == "gan" else -scores.mean()
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+        history.d_loss.append(d_loss.item())
+        history.g_loss.append(g_loss.item())
+    gen.eval()
+    disc.eval()
+    return history
+
+
+class Coverage(NamedTuple):
+    """How generated 2-D points cover the modes of a mixture."""
+
+    counts: torch.Tensor  #: samples assigned to each mode, ``[modes]``
+    covered: int  #: modes holding at least ``min_count`` samples
+    high_quality: float  #: fraction of samples within ``k·std`` of some centre
+
+
+def mode_coverage(
+    samples: torch.Tensor,
+    centers: torch.Tensor,
+    std: float,
+    k: float = 3.0,
+    min_fraction: float = 0.02,
+) -> Coverage:
+    """Count the modes of a Gaussian mixture that generated samples reach.
+
+    A sample belongs to the nearest centre if it lies within ``k · std`` of
+    it; otherwise it is off every mode. A mode is *covered* when it holds at
+    least ``min_fraction`` of all samples. A collapsed generator covers few
+    modes; a blurry one has a low ``high_quality`` fraction.
+
+    Shapes:
+        ``samples`` ``[N, D]``, ``centers`` ``[modes, D]``.
+
+    Raises:
+        ValueError: if the shapes do not fit or ``std``/``k`` are not positive.
+    """
+    check_tensor(samples, "samples", ndim=2, floating=True)
+    check_tensor(centers, "centers", ndim=2, floating=True)
+    if samples.shape[1] != centers.shape[1]:
+        raise ValueError(
+            f"samples and centers must have the same dimension, got {samples.shape[1]} "
+            f"and {centers.shape[1]}"
+        )
+    check_positive(std, "std")
+    check_positive(k, "k")
+    distances = torch.cdist(samples.float(), centers.float())  # [N, modes]
+    nearest, mode = distances.min(dim=1)
+    close = nearest <= k * std
+    counts = torch.bincount(mode[close], minlength=len(centers))
+    covered = int((counts >= min_fraction * len(samples)).sum())
+    return Coverage(counts, covered, close.float().mean().item())

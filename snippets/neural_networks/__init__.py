@@ -1,0 +1,3 @@
+"""Neural networks from scratch: layers, activations, losses, optimizers,
+schedules, regularization and initialization.
+"""

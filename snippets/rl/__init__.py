@@ -1,0 +1,2 @@
+"""Reinforcement learning: policy gradients (REINFORCE) on CartPole.
+"""

@@ -1,0 +1,206 @@
+"""Recurrent neural networks from scratch: the cell, the unrolled layer, stacks and both directions.
+
+:func:`rnn_cell` is one time step. :class:`ScratchRNN` unrolls it over a
+sequence, stacks layers and runs a second direction, with parameters named and
+shaped exactly like :class:`torch.nn.RNN`'s, so
+``scratch.load_state_dict(torch_rnn.state_dict())`` copies the weights across.
+The LSTM and GRU of :mod:`snippets.sequence_models.lstm` and :mod:`snippets.sequence_models.gru` reuse the same
+unrolling and only replace the cell.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from snippets.common.checks import check_choice, check_dim, check_positive, check_tensor
+
+State = tuple[torch.Tensor, ...]
+
+
+def rnn_cell(
+    x: torch.Tensor,
+    h: torch.Tensor,
+    w_ih: torch.Tensor,
+    w_hh: torch.Tensor,
+    b_ih: torch.Tensor,
+    b_hh: torch.Tensor,
+) -> torch.Tensor:
+    """One step of a vanilla (Elman) RNN: ``h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)``.
+
+    Shapes:
+        ``x`` ``[N, I]``, ``h`` ``[N, H]``, ``w_ih`` ``[H, I]``, ``w_hh``
+        ``[H, H]``, ``b_ih`` and ``b_hh`` ``[H]``; returns the new ``h`` ``[N, H]``.
+    """
+    return torch.tanh(x @ w_ih.T + b_ih + h @ w_hh.T + b_hh)
+
+
+class ScratchRNN(nn.Module):
+    """A multi-layer, optionally bidirectional RNN written with Python loops.
+
+    Parameters follow :class:`torch.nn.RNN`: for layer ``k`` they are
+    ``weight_ih_l{k}`` ``[G·H, I_k]``, ``weight_hh_l{k}`` ``[G·H, H]``,
+    ``bias_ih_l{k}`` and ``bias_hh_l{k}`` ``[G·H]``, plus the same names with
+    ``_reverse`` for the backward direction. ``G`` is the number of gate blocks
+    stacked in one matrix (1 here, 4 for the LSTM, 3 for the GRU) and ``I_k`` is
+    the input size for layer 0 and ``D·H`` above it (``D`` = 2 when
+    bidirectional).
+
+    Shapes:
+        input ``[T, N, I]`` (``[N, T, I]`` with ``batch_first``); optional
+        initial state ``h0`` ``[L·D, N, H]``. Returns ``output`` ``[T, N, D·H]``
+        (the top layer's hidden state at every step, both directions
+        concatenated) and ``h_n`` ``[L·D, N, H]`` (every layer's and
+        direction's last state, ordered layer by layer, forward first).
+    """
+
+    gate_blocks = 1
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        batch_first: bool = False,
+    ) -> None:
+        super().__init__()
+        for value, name in ((input_size, "input_size"), (hidden_size, "hidden_size")):
+            check_positive(value, name)
+        check_positive(num_layers, "num_layers")
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bidirectional, self.batch_first = bidirectional, batch_first
+        self.directions = 2 if bidirectional else 1
+        bound = 1 / math.sqrt(hidden_size)  # PyTorch's default: U(-1/sqrt(H), 1/sqrt(H))
+        rows = self.gate_blocks * hidden_size
+        for layer in range(num_layers):
+            layer_in = input_size if layer == 0 else hidden_size * self.directions
+            for suffix in self._suffixes():
+                for name, shape in (
+                    ("weight_ih", (rows, layer_in)),
+                    ("weight_hh", (rows, hidden_size)),
+                    ("bias_ih", (rows,)),
+                    ("bias_hh", (rows,)),
+                ):
+                    param = nn.Parameter(torch.empty(shape).uniform_(-bound, bound))
+                    self.register_parameter(f"{name}_l{layer}{suffix}", param)
+
+    def _suffixes(self) -> tuple[str, ...]:
+        return ("", "_reverse")[: self.directions]
+
+    def cell(self, x: torch.Tensor, state: State, *weights: torch.Tensor) -> State:
+        """One time step; ``state`` is the tuple ``(h,)`` with ``h`` ``[N, H]``."""
+        return (rnn_cell(x, state[0], *weights),)
+
+    def split_state(self, h0: torch.Tensor | None, x: torch.Tensor) -> State:
+        """Turn the user's initial state into a tuple of ``[L·D, N, H]`` tensors."""
+        shape = (self.num_layers * self.directions, x.shape[1], self.hidden_size)
+        if h0 is None:
+            return (x.new_zeros(shape),)
+        check_tensor(h0, "h0", ndim=3, floating=True)
+        if tuple(h0.shape) != shape:
+            raise ValueError(f"h0 must have shape {shape}, got {tuple(h0.shape)}")
+        return (h0,)
+
+    def join_state(self, state: State) -> torch.Tensor | State:
+        """The final state in PyTorch's form: ``h_n`` for an RNN or GRU."""
+        return state[0]
+
+    def forward(
+        self, x: torch.Tensor, h0: torch.Tensor | State | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | State]:
+        check_tensor(x, "x", ndim=3, floating=True)
+        if self.batch_first:
+            x = x.transpose(0, 1)  # [N, T, I] -> [T, N, I]
+        check_dim(x, "x", -1, self.input_size)
+        initial = self.split_state(h0, x)
+        steps = x.shape[0]
+        finals: list[list[torch.Tensor]] = [[] for _ in initial]
+        layer_input = x
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction, suffix in enumerate(self._suffixes()):
+                weights = [
+                    getattr(self, f"{name}_l{layer}{suffix}")
+                    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+                ]
+                index = layer * self.directions + direction
+                state = tuple(s[index] for s in initial)
+                order = range(steps - 1, -1, -1) if direction == 1 else range(steps)
+                hidden: list[torch.Tensor] = [x.new_empty(0)] * steps
+                for t in order:  # the backward direction reads the sequence from the end
+                    state = self.cell(layer_input[t], state, *weights)
+                    hidden[t] = state[0]
+                outputs.append(torch.stack(hidden))  # [T, N, H]
+                for store, s in zip(finals, state):
+                    store.append(s)
+            layer_input = torch.cat(outputs, dim=-1)  # [T, N, D·H] feeds the next layer
+        output = layer_input.transpose(0, 1) if self.batch_first else layer_input
+        return output, self.join_state(tuple(torch.stack(f) for f in finals))
+
+
+class RecurrentClassifier(nn.Module):
+    """Embed tokens, run a PyTorch RNN, LSTM or GRU, classify from the last hidden state.
+
+    ``forget_bias`` (LSTM only) sets the forget gate's total bias, so that
+    ``f_t = σ(… + forget_bias)`` starts close to 1 and the cell state starts
+    out *remembering*; PyTorch's default initialization gives ``f_t ≈ 0.5``.
+
+    Shapes:
+        ``tokens`` ``[N, T]`` int64 -> logits ``[N, classes]``.
+
+    Raises:
+        ValueError: if ``kind`` is not ``"rnn"``, ``"lstm"`` or ``"gru"``, or
+            ``forget_bias`` is given for another kind.
+    """
+
+    def __init__(
+        self,
+        vocab: int,
+        classes: int,
+        hidden: int = 64,
+        kind: str = "lstm",
+        forget_bias: float | None = None,
+    ) -> None:
+        super().__init__()
+        check_choice(kind, "kind", ("rnn", "lstm", "gru"))
+        check_positive(vocab, "vocab")
+        check_positive(classes, "classes")
+        check_positive(hidden, "hidden")
+        if forget_bias is not None and kind != "lstm":
+            raise ValueError(f"forget_bias only applies to kind='lstm', got kind={kind!r}")
+        self.kind = kind
+        self.embed = nn.Embedding(vocab, hidden)
+        layer = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[kind]
+        self.rnn = layer(hidden, hidden, batch_first=True)
+        if forget_bias is not None:
+            with torch.no_grad():  # rows H:2H of the stacked biases belong to the forget gate
+                self.rnn.bias_ih_l0[hidden : 2 * hidden].fill_(forget_bias)
+                self.rnn.bias_hh_l0[hidden : 2 * hidden].zero_()
+        self.head = nn.Linear(hidden, classes)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        check_tensor(tokens, "tokens", ndim=2, dtype=torch.int64)
+        output, _ = self.rnn(self.embed(tokens))  # [N, T, hidden]
+        return self.head(output[:, -1])
+
+
+def input_gradient_norms(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """How strongly the last output depends on each input step: ``‖∂L/∂x_t‖`` for every ``t``.
+
+    ``model`` is a recurrent layer with ``batch_first=True`` (``nn.RNN``,
+    ``nn.LSTM``, ``nn.GRU`` or a scratch one). The "loss" is
+    ``L = sum(output[:, -1])``, the top layer's hidden state at the final step,
+    so ``‖∂L/∂x_t‖`` measures how much a change at step ``t`` can still move the
+    end of the sequence: the signal backpropagation through time carries back.
+
+    Shapes:
+        ``x`` ``[N, T, I]`` -> norms ``[T]`` (over the batch and the features).
+    """
+    check_tensor(x, "x", ndim=3, floating=True)
+    x = x.detach().clone().requires_grad_(True)
+    output, _ = model(x)
+    output[:, -1].sum().backward()
+    return x.grad.norm(dim=(0, 2))

@@ -1,0 +1,496 @@
+"""The Transformer, layer by layer, batch first.
+
+:class:`EncoderLayer` and :class:`DecoderLayer` are written out from
+:class:`~snippets.transformers.attention.MultiHeadAttention`, ``nn.Linear`` and
+``nn.LayerNorm``, in the post-norm arrangement of the original paper
+(``norm_first=False``) or the pre-norm arrangement used by GPT-2 and ViT
+(``norm_first=True``). Their parameter names match
+:class:`torch.nn.TransformerEncoderLayer` and
+:class:`torch.nn.TransformerDecoderLayer`, so weights copy over with
+``load_state_dict``. :class:`Transformer` stacks them like
+:class:`torch.nn.Transformer`; :class:`Seq2SeqTransformer` adds embeddings,
+positions and the output layer. Training helpers: label smoothing and the
+warm-up learning-rate schedule.
+
+All tensors are batch first: ``[N, T, d_model]``.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from snippets.common.checks import check_choice, check_positive, check_tensor
+from snippets.transformers.attention import MultiHeadAttention, causal_mask, padding_mask
+from snippets.transformers.embeddings import TokenEmbedding
+from snippets.transformers.positional import SinusoidalPositionalEncoding
+
+_ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
+
+
+class EncoderLayer(nn.Module):
+    """Self-attention then a position-wise feed-forward network, each with a residual.
+
+    Post-norm (``norm_first=False``, the original paper)::
+
+        x = norm1(x + SelfAttention(x))
+        x = norm2(x + FeedForward(x))
+
+    Pre-norm (``norm_first=True``)::
+
+        x = x + SelfAttention(norm1(x))
+        x = x + FeedForward(norm2(x))
+
+    This is the building block of the encoder, of decoder-only language models
+    (with a causal mask) and of the Vision Transformer (on patch embeddings).
+    Set ``keep_weights = True`` to store the last attention weights
+    ``[N, H, T, T]`` in ``self.attention_weights``.
+
+    Shapes:
+        ``src`` ``[N, T, d_model]`` → ``[N, T, d_model]``; ``src_mask``
+        ``[T, T]`` and ``src_key_padding_mask`` ``[N, T]``, boolean with
+        ``True`` = blocked (PyTorch's convention) or float (added).
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation: str = "relu",
+        norm_first: bool = False,
+        layer_norm_eps: float = 1e-5,
+    ) -> None:
+        super().__init__()
+        check_choice(activation, "activation", tuple(_ACTIVATIONS))
+        self.self_attn = MultiHeadAttention(d_model, nhead, dropout=dropout)
+        self.linear1 = nn.Linear(d_model, dim_feedforward)
+        self.dropout = nn.Dropout(dropout)
+        self.linear2 = nn.Linear(dim_feedforward, d_model)
+        self.norm_first = norm_first
+        self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)
+        self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)
+        self.dropout1 = nn.Dropout(dropout)
+        self.dropout2 = nn.Dropout(dropout)
+        self.activation = _ACTIVATIONS[activation]
+        self.keep_weights = False
+        self.attention_weights: torch.Tensor | None = None
+
+    def forward(
+        self,
+        src: torch.Tensor,
+        src_mask: torch.Tensor | None = None,
+        src_key_padding_mask: torch.Tensor | None = None,
+        is_causal: bool = False,
+    ) -> torch.Tensor:
+        """Apply the layer."""
+        check_tensor(src, "src", ndim=3, floating=True)
+        x = src
+        if self.norm_first:
+            x = x + self._self_attention(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
+            x = x + self._feed_forward(self.norm2(x))
+        else:
+            x = self.norm1(x + self._self_attention(x, src_mask, src_key_padding_mask, is_causal))
+            x = self.norm2(x + self._feed_forward(x))
+        return x
+
+    def _self_attention(self, x, mask, key_padding_mask, is_causal) -> torch.Tensor:
+        out, weights = self.self_attn(
+            x,
+            x,
+            x,
+            attn_mask=mask,
+            key_padding_mask=key_padding_mask,
+            need_weights=self.keep_weights,
+            average_attn_weights=False,
+            is_causal=is_causal and mask is None,
+        )
+        self.attention_weights = weights
+        return self.dropout1(out)
+
+    def _feed_forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+
+class DecoderLayer(nn.Module):
+    """Masked self-attention, cross-attention to the encoder output, feed-forward.
+
+    Post-norm (``norm_first=False``)::
+
+        x = norm1(x + SelfAttention(x, causal))
+        x = norm2(x + CrossAttention(x, memory))
+        x = norm3(x + FeedForward(x))
+
+    Pre-norm applies each norm to the sub-layer's input instead. In the
+    cross-attention the queries come from the decoder and the keys and values
+    from ``memory`` (the encoder output). Set ``keep_weights = True`` to store
+    the last weights ``[N, H, T, T]`` in ``self.attention_weights`` and
+    ``[N, H, T, S]`` in ``self.cross_attention_weights``.
+
+    Shapes:
+        ``tgt`` ``[N, T, d_model]``, ``memory`` ``[N, S, d_model]`` →
+        ``[N, T, d_model]``; masks as in :class:`EncoderLayer`
+        (``tgt_mask`` ``[T, T]``, ``memory_mask`` ``[T, S]``, key padding
+        masks ``[N, T]`` and ``[N, S]``).
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation: str = "relu",
+        norm_first: bool = False,
+        layer_norm_eps: float = 1e-5,
+    ) -> None:
+        super().__init__()
+        check_choice(activation, "activation", tuple(_ACTIVATIONS))
+        self.self_attn = MultiHeadAttention(d_model, nhead, dropout=dropout)
+        self.multihead_attn = MultiHeadAttention(d_model, nhead, dropout=dropout)
+        self.linear1 = nn.Linear(d_model, dim_feedforward)
+        self.dropout = nn.Dropout(dropout)
+        self.linear2 = nn.Linear(dim_feedforward, d_model)
+        self.norm_first = norm_first
+        self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)
+        self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)
+        self.norm3 = nn.LayerNorm(d_model, eps=layer_norm_eps)
+        self.dropout1 = nn.Dropout(dropout)
+        self.dropout2 = nn.Dropout(dropout)
+        self.dropout3 = nn.Dropout(dropout)
+        self.activation = _ACTIVATIONS[activation]
+        self.keep_weights = False
+        self.attention_weights: torch.Tensor | None = None
+        self.cross_attention_weights: torch.Tensor | None = None
+
+    def forward(
+        self,
+        tgt: torch.Tensor,
+        memory: torch.Tensor,
+        tgt_mask: torch.Tensor | None = None,
+        memory_mask: torch.Tensor | None = None,
+        tgt_key_padding_mask: torch.Tensor | None = None,
+        memory_key_padding_mask: torch.Tensor | None = None,
+        tgt_is_causal: bool = False,
+    ) -> torch.Tensor:
+        """Apply the layer."""
+        check_tensor(tgt, "tgt", ndim=3, floating=True)
+        check_tensor(memory, "memory", ndim=3, floating=True)
+        x = tgt
+        self_args = (tgt_mask, tgt_key_padding_mask, tgt_is_causal)
+        cross_args = (memory, memory_mask, memory_key_padding_mask)
+        if self.norm_first:
+            x = x + self._self_attention(self.norm1(x), *self_args)
+            x = x + self._cross_attention(self.norm2(x), *cross_args)
+            x = x + self._feed_forward(self.norm3(x))
+        else:
+            x = self.norm1(x + self._self_attention(x, *self_args))
+            x = self.norm2(x + self._cross_attention(x, *cross_args))
+            x = self.norm3(x + self._feed_forward(x))
+        return x
+
+    def _self_attention(self, x, mask, key_padding_mask, is_causal) -> torch.Tensor:
+        out, self.attention_weights = self.self_attn(
+            x,
+            x,
+            x,
+            attn_mask=mask,
+            key_padding_mask=key_padding_mask,
+            need_weights=self.keep_weights,
+            average_attn_weights=False,
+            is_causal=is_causal and mask is None,
+        )
+        return self.dropout1(out)
+
+    def _cross_attention(self, x, memory, mask, key_padding_mask) -> torch.Tensor:
+        out, self.cross_attention_weights = self.multihead_attn(
+            x,
+            memory,
+            memory,
+            attn_mask=mask,
+            key_padding_mask=key_padding_mask,
+            need_weights=self.keep_weights,
+            average_attn_weights=False,
+        )
+        return self.dropout2(out)
+
+    def _feed_forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout3(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+
+class Encoder(nn.Module):
+    """``num_layers`` copies of an :class:`EncoderLayer`, then an optional final LayerNorm.
+
+    A pre-norm stack needs the final norm (its residual stream is never
+    normalized otherwise).
+
+    Shapes:
+        ``src`` ``[N, S, d_model]`` → ``[N, S, d_model]``.
+    """
+
+    def __init__(self, layer: EncoderLayer, num_layers: int, norm: nn.Module | None = None):
+        super().__init__()
+        check_positive(num_layers, "num_layers")
+        self.layers = nn.ModuleList(copy.deepcopy(layer) for _ in range(num_layers))
+        self.norm = norm
+
+    def forward(
+        self,
+        src: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        src_key_padding_mask: torch.Tensor | None = None,
+        is_causal: bool = False,
+    ) -> torch.Tensor:
+        """Apply every layer in turn."""
+        for layer in self.layers:
+            src = layer(src, mask, src_key_padding_mask, is_causal)
+        return src if self.norm is None else self.norm(src)
+
+
+class Decoder(nn.Module):
+    """``num_layers`` copies of a :class:`DecoderLayer`, then an optional final LayerNorm.
+
+    Shapes:
+        ``tgt`` ``[N, T, d_model]``, ``memory`` ``[N, S, d_model]`` → ``[N, T, d_model]``.
+    """
+
+    def __init__(self, layer: DecoderLayer, num_layers: int, norm: nn.Module | None = None):
+        super().__init__()
+        check_positive(num_layers, "num_layers")
+        self.layers = nn.ModuleList(copy.deepcopy(layer) for _ in range(num_layers))
+        self.norm = norm
+
+    def forward(
+        self,
+        tgt: torch.Tensor,
+        memory: torch.Tensor,
+        tgt_mask: torch.Tensor | None = None,
+        memory_mask: torch.Tensor | None = None,
+        tgt_key_padding_mask: torch.Tensor | None = None,
+        memory_key_padding_mask: torch.Tensor | None = None,
+        tgt_is_causal: bool = False,
+    ) -> torch.Tensor:
+        """Apply every layer in turn, each attending to the same ``memory``."""
+        for layer in self.layers:
+            tgt = layer(
+                tgt,
+                memory,
+                tgt_mask,
+                memory_mask,
+                tgt_key_padding_mask,
+                memory_key_padding_mask,
+                tgt_is_causal,
+            )
+        return tgt if self.norm is None else self.norm(tgt)
+
+
+class Transformer(nn.Module):
+    """Encoder and decoder stacks with the structure of :class:`torch.nn.Transformer`.
+
+    Like PyTorch's, both stacks end with a LayerNorm; the state dicts match
+    key for key.
+
+    Shapes:
+        ``src`` ``[N, S, d_model]``, ``tgt`` ``[N, T, d_model]`` → ``[N, T, d_model]``.
+    """
+
+    def __init__(
+        self,
+        d_model: int = 512,
+        nhead: int = 8,
+        num_encoder_layers: int = 6,
+        num_decoder_layers: int = 6,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation: str = "relu",
+        norm_first: bool = False,
+        layer_norm_eps: float = 1e-5,
+    ) -> None:
+        super().__init__()
+        args = (d_model, nhead, dim_feedforward, dropout, activation, norm_first, layer_norm_eps)
+        self.encoder = Encoder(
+            EncoderLayer(*args), num_encoder_layers, nn.LayerNorm(d_model, eps=layer_norm_eps)
+        )
+        self.decoder = Decoder(
+            DecoderLayer(*args), num_decoder_layers, nn.LayerNorm(d_model, eps=layer_norm_eps)
+        )
+
+    def forward(
+        self,
+        src: torch.Tensor,
+        tgt: torch.Tensor,
+        src_mask: torch.Tensor | None = None,
+        tgt_mask: torch.Tensor | None = None,
+        memory_mask: torch.Tensor | None = None,
+        src_key_padding_mask: torch.Tensor | None = None,
+        tgt_key_padding_mask: torch.Tensor | None = None,
+        memory_key_padding_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Encode ``src`` once, then decode ``tgt`` against it."""
+        memory = self.encoder(src, src_mask, src_key_padding_mask)
+        return self.decoder(
+            tgt, memory, tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask
+        )
+
+
+class Seq2SeqTransformer(nn.Module):
+    """A complete translation model: embeddings, positions, Transformer, output layer.
+
+    ``logits = Linear(Decoder(Embed(tgt_in), Encoder(Embed(src))))``; a softmax
+    over the last dimension turns the logits into next-token probabilities.
+    Padding (``pad_id``) is masked out of every attention; the decoder's
+    self-attention is causal.
+
+    Shapes:
+        ``src`` ``[N, S]`` and ``tgt_in`` ``[N, T]`` (int64 token ids) →
+        logits ``[N, T, tgt_vocab]``.
+    """
+
+    def __init__(
+        self,
+        src_vocab: int,
+        tgt_vocab: int,
+        d_model: int = 128,
+        nhead: int = 4,
+        num_encoder_layers: int = 2,
+        num_decoder_layers: int = 2,
+        dim_feedforward: int = 256,
+        dropout: float = 0.1,
+        norm_first: bool = False,
+        pad_id: int = 0,
+        max_len: int = 256,
+    ) -> None:
+        super().__init__()
+        self.pad_id = pad_id
+        self.src_embed = TokenEmbedding(src_vocab, d_model, padding_idx=pad_id)
+        self.tgt_embed = TokenEmbedding(tgt_vocab, d_model, padding_idx=pad_id)
+        self.positions = SinusoidalPositionalEncoding(d_model, max_len, dropout)
+        self.transformer = Transformer(
+            d_model,
+            nhead,
+            num_encoder_layers,
+            num_decoder_layers,
+            dim_feedforward,
+            dropout,
+            norm_first=norm_first,
+        )
+        self.generator = nn.Linear(d_model, tgt_vocab)
+
+    def encode(self, src: torch.Tensor) -> torch.Tensor:
+        """Encoder output ``[N, S, d_model]`` for source ids ``[N, S]``."""
+        check_tensor(src, "src", ndim=2, dtype=torch.int64)
+        return self.transformer.encoder(
+            self.positions(self.src_embed(src)), src_key_padding_mask=padding_mask(src, self.pad_id)
+        )
+
+    def decode(self, tgt_in: torch.Tensor, memory: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
+        """Logits ``[N, T, tgt_vocab]`` for decoder inputs ``[N, T]`` given the encoder output."""
+        check_tensor(tgt_in, "tgt_in", ndim=2, dtype=torch.int64)
+        hidden = self.transformer.decoder(
+            self.positions(self.tgt_embed(tgt_in)),
+            memory,
+            tgt_mask=causal_mask(tgt_in.shape[1], device=tgt_in.device),
+            tgt_key_padding_mask=padding_mask(tgt_in, self.pad_id),
+            memory_key_padding_mask=padding_mask(src, self.pad_id),
+        )
+        return self.generator(hidden)
+
+    def forward(self, src: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
+        """Teacher forcing: logits for every position of ``tgt_in`` at once."""
+        return self.decode(tgt_in, self.encode(src), src)
+
+
+@torch.no_grad()
+def greedy_decode(
+    model: Seq2SeqTransformer, src: torch.Tensor, bos_id: int, eos_id: int, max_len: int
+) -> torch.Tensor:
+    """Generate target ids one token at a time, always taking the most likely one.
+
+    The encoder runs once; the decoder re-reads the growing prefix at every
+    step. Rows that produced ``<eos>`` are padded with ``eos_id`` afterwards.
+
+    Shapes:
+        ``src`` ``[N, S]`` → ``[N, 1 + steps]`` (starting with ``bos_id``),
+        ``steps <= max_len``.
+
+    Raises:
+        ValueError: if ``max_len`` is not positive.
+    """
+    check_positive(max_len, "max_len")
+    was_training = model.training
+    model.eval()
+    memory = model.encode(src)
+    out = torch.full((len(src), 1), bos_id, dtype=torch.int64, device=src.device)
+    done = torch.zeros(len(src), dtype=torch.bool, device=src.device)
+    for _ in range(max_len):
+        next_id = model.decode(out, memory, src)[:, -1].argmax(dim=-1)
+        next_id = next_id.masked_fill(done, eos_id)
+        out = torch.cat([out, next_id[:, None]], dim=1)
+        done |= next_id == eos_id
+        if done.all():
+            break
+    model.train(was_training)
+    return out
+
+
+def label_smoothed_cross_entropy(
+    logits: torch.Tensor, target: torch.Tensor, smoothing: float = 0.1, ignore_index: int = -100
+) -> torch.Tensor:
+    """Cross-entropy against a smoothed target distribution.
+
+    The target puts ``1 - ε`` on the true class and spreads ``ε`` evenly over
+    all ``K`` classes, so the loss is
+    ``(1 - ε) · (-log p_true) + ε · mean_k(-log p_k)``, averaged over the
+    positions whose target is not ``ignore_index`` (the same definition as
+    ``F.cross_entropy(..., label_smoothing=ε)``).
+
+    Shapes:
+        ``logits`` ``[M, K]``, ``target`` ``[M]`` (int64) → a scalar.
+
+    Raises:
+        ValueError: if ``smoothing`` is outside ``[0, 1)`` or the shapes do not fit.
+    """
+    check_tensor(logits, "logits", ndim=2, floating=True)
+    check_tensor(target, "target", ndim=1, dtype=torch.int64)
+    if not 0.0 <= smoothing < 1.0:
+        raise ValueError(f"smoothing must be in [0, 1), got {smoothing}")
+    if len(target) != len(logits):
+        raise ValueError(f"target must have {len(logits)} entries, got {len(target)}")
+    log_p = torch.log_softmax(logits, dim=-1)
+    keep = target != ignore_index
+    log_p, target = log_p[keep], target[keep]
+    nll = -log_p.gather(1, target[:, None]).squeeze(1)  # -log p of the true class
+    uniform = -log_p.mean(dim=1)  # cross-entropy against the uniform distribution
+    return ((1.0 - smoothing) * nll + smoothing * uniform).mean()
+
+
+def warmup_lr(step: int, d_model: int, warmup_steps: int = 4000, factor: float = 1.0) -> float:
+    """The paper's schedule: ``factor · d_model^-0.5 · min(step^-0.5, step · warmup^-1.5)``.
+
+    It rises linearly for ``warmup_steps`` steps, peaks at
+    ``factor / sqrt(d_model · warmup_steps)``, then decays like ``1/√step``.
+
+    Raises:
+        ValueError: if ``step``, ``d_model`` or ``warmup_steps`` is not positive.
+    """
+    check_positive(step, "step")
+    check_positive(d_model, "d_model")
+    check_positive(warmup_steps, "warmup_steps")
+    return factor * d_model**-0.5 * min(step**-0.5, step * warmup_steps**-1.5)
+
+
+def warmup_scheduler(
+    optimizer: torch.optim.Optimizer, d_model: int, warmup_steps: int = 4000, factor: float = 1.0
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """A ``LambdaLR`` that sets the learning rate to :func:`warmup_lr` at every step.
+
+    Create the optimizer with ``lr=1.0`` (the schedule multiplies it) and call
+    ``scheduler.step()`` after every ``optimizer.step()``.
+    """
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: warmup_lr(s + 1, d_model, warmup_steps, factor)
+    )

@@ -1,0 +1,79 @@
+import socket
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from snippets.deployment.ddp import (
+    demo_batches,
+    free_port,
+    make_model,
+    run_ddp,
+    shard,
+    step_time,
+    train_ddp,
+    train_single,
+)
+
+
+def test_two_processes_give_the_weights_of_one_process_on_the_combined_batch():
+    batches = demo_batches(steps=8, batch_size=32)
+    reference = make_model()
+    train_single(reference, batches, lr=0.5)
+    weights = run_ddp(batches, world_size=2, lr=0.5)  # gloo, 2 spawned processes
+    assert weights.keys() == reference.state_dict().keys()
+    for name, value in reference.state_dict().items():
+        torch.testing.assert_close(weights[name], value, rtol=1e-5, atol=1e-6, msg=name)
+    # and training did move the weights away from the initialisation
+    assert not torch.allclose(weights["1.weight"], make_model().state_dict()["1.weight"])
+
+
+def test_one_process_group_of_size_one_equals_plain_training():
+    batches = demo_batches(steps=3, batch_size=8)
+    reference = make_model()
+    expected = train_single(reference, batches, lr=0.5)
+    losses = train_ddp(0, 1, f"tcp://127.0.0.1:{free_port()}", batches, lr=0.5, backend="gloo")
+    torch.testing.assert_close(torch.tensor(losses), torch.tensor(expected))
+
+
+@given(world_size=st.integers(1, 6), per_rank=st.integers(1, 5))
+def test_shards_partition_the_batch(world_size, per_rank):
+    batch = torch.arange(world_size * per_rank)
+    parts = [shard(batch, r, world_size) for r in range(world_size)]
+    assert all(len(p) == per_rank for p in parts)
+    torch.testing.assert_close(torch.cat(parts), batch)
+
+
+def test_free_port_can_be_bound_on_loopback():
+    port = free_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", port))
+
+
+def test_demo_batches_are_seeded():
+    a, b = demo_batches(2, 16, seed=3), demo_batches(2, 16, seed=3)
+    assert a[0][0].shape == (16, 64) and a[0][1].shape == (16,)
+    torch.testing.assert_close(a[1][0], b[1][0])
+
+
+@pytest.mark.parametrize("dtype", [None, torch.bfloat16])
+def test_step_time_runs_with_and_without_autocast(dtype):
+    model = make_model()
+    x, y = demo_batches(1, 16)[0]
+    before = model[1].weight.clone()
+    seconds = step_time(model, x, y, steps=2, autocast_dtype=dtype)
+    assert 0 < seconds < 5
+    assert not torch.equal(model[1].weight, before)  # it did train
+    assert model[1].weight.dtype == torch.float32  # autocast leaves the weights in float32
+
+
+def test_ddp_bad_input():
+    with pytest.raises(ValueError, match="batch size must be divisible by world_size=2, got 5"):
+        shard(torch.zeros(5), 0, 2)
+    with pytest.raises(ValueError, match="rank must be in \\[0, 2\\), got 2"):
+        shard(torch.zeros(4), 2, 2)
+    with pytest.raises(TypeError, match="batch must be a torch.Tensor"):
+        shard([1, 2], 0, 1)
+    with pytest.raises(ValueError, match="world_size must be > 0, got 0"):
+        run_ddp([], world_size=0)

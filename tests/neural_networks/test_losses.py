@@ -1,0 +1,109 @@
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given
+from hypothesis import strategies as st
+from torch import nn
+
+from snippets.neural_networks.losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    cross_entropy_grad,
+    embed_by_one_hot,
+    mse,
+    nll,
+    one_hot,
+)
+
+
+def test_mse_matches_torch():
+    a, b = torch.randn(7, 3), torch.randn(7, 3)
+    torch.testing.assert_close(mse(a, b), F.mse_loss(a, b))
+
+
+def test_cross_entropy_and_nll_match_torch():
+    logits, targets = torch.randn(9, 5) * 4, torch.randint(0, 5, (9,))
+    torch.testing.assert_close(cross_entropy(logits, targets), F.cross_entropy(logits, targets))
+    log_probs = torch.log_softmax(logits, dim=1)
+    torch.testing.assert_close(nll(log_probs, targets), F.nll_loss(log_probs, targets))
+
+
+def test_cross_entropy_is_stable_for_huge_logits():
+    logits = torch.tensor([[1000.0, 0.0], [0.0, -1000.0]])
+    targets = torch.tensor([1, 1])
+    out = cross_entropy(logits, targets)
+    assert torch.isfinite(out)
+    torch.testing.assert_close(out, F.cross_entropy(logits, targets))
+
+
+def test_cross_entropy_grad_matches_autograd():
+    logits = torch.randn(6, 4, dtype=torch.float64, requires_grad=True)
+    targets = torch.tensor([0, 3, 1, 1, 2, 0])
+    F.cross_entropy(logits, targets).backward()
+    torch.testing.assert_close(cross_entropy_grad(logits.detach(), targets), logits.grad)
+
+
+def test_binary_cross_entropy_matches_torch():
+    logits = torch.randn(20) * 3
+    targets = (torch.rand(20) > 0.5).float()
+    probs = torch.sigmoid(logits)
+    torch.testing.assert_close(
+        binary_cross_entropy(probs, targets), F.binary_cross_entropy(probs, targets)
+    )
+    torch.testing.assert_close(
+        binary_cross_entropy_with_logits(logits, targets),
+        F.binary_cross_entropy_with_logits(logits, targets),
+    )
+
+
+def test_bce_with_logits_is_stable():
+    logits = torch.tensor([200.0, -200.0])
+    targets = torch.tensor([0.0, 1.0])
+    torch.testing.assert_close(
+        binary_cross_entropy_with_logits(logits, targets), torch.tensor(200.0)
+    )
+
+
+@given(st.lists(st.integers(0, 9), min_size=1, max_size=30))
+def test_one_hot_matches_torch_and_has_one_one_per_row(labels):
+    idx = torch.tensor(labels)
+    out = one_hot(idx, 10)
+    assert torch.equal(out, F.one_hot(idx, 10))
+    assert torch.equal(out.sum(dim=1), torch.ones(len(labels), dtype=torch.int64))
+    assert torch.equal(out.argmax(dim=1), idx)
+
+
+def test_cross_entropy_is_mean_of_minus_onehot_dot_log_probs():
+    logits, targets = torch.randn(5, 3), torch.tensor([2, 0, 1, 1, 2])
+    expected = -(one_hot(targets, 3) * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
+    torch.testing.assert_close(cross_entropy(logits, targets), expected)
+
+
+def test_one_hot_times_weight_equals_embedding_lookup():
+    embedding = nn.Embedding(12, 4)
+    tokens = torch.tensor([[3, 0, 11], [5, 5, 7]])
+    with torch.no_grad():
+        torch.testing.assert_close(embed_by_one_hot(tokens, embedding.weight), embedding(tokens))
+    assert embed_by_one_hot(tokens, embedding.weight).shape == (2, 3, 4)
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="same shape"):
+        mse(torch.zeros(3), torch.zeros(4))
+    with pytest.raises(ValueError, match=r"targets must lie in \[0, 3\)"):
+        cross_entropy(torch.zeros(2, 3), torch.tensor([0, 3]))
+    with pytest.raises(ValueError, match="targets must hold 2 labels"):
+        nll(torch.zeros(2, 3), torch.tensor([0]))
+    with pytest.raises(TypeError, match="targets must have dtype torch.int64"):
+        cross_entropy(torch.zeros(2, 3), torch.tensor([0.0, 1.0]))
+    with pytest.raises(ValueError, match=r"probs must lie in \[0, 1\]"):
+        binary_cross_entropy(torch.tensor([1.5]), torch.tensor([1.0]))
+    with pytest.raises(ValueError, match="logits and targets must have the same shape"):
+        binary_cross_entropy_with_logits(torch.zeros(2), torch.zeros(3))
+    with pytest.raises(ValueError, match=r"indices must lie in \[0, 4\)"):
+        one_hot(torch.tensor([4]), 4)
+    with pytest.raises(ValueError, match="classes must be > 0"):
+        one_hot(torch.tensor([0]), 0)
+    with pytest.raises(ValueError, match="weight must have 2 dimensions"):
+        embed_by_one_hot(torch.tensor([0]), torch.zeros(3))

@@ -1,0 +1,95 @@
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from snippets.neural_networks.schedules import (
+    cosine_lr,
+    exponential_lr,
+    set_lr,
+    step_lr,
+    warmup_cosine_lr,
+)
+
+
+def _torch_lrs(make_scheduler, steps, lr=0.5):
+    param = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.SGD([param], lr=lr)
+    scheduler = make_scheduler(optimizer)
+    values = []
+    for _ in range(steps):
+        values.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return values
+
+
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [
+        (
+            lambda t: step_lr(t, 0.5, step_size=7, gamma=0.3),
+            lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=7, gamma=0.3),
+        ),
+        (
+            lambda t: exponential_lr(t, 0.5, gamma=0.9),
+            lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.9),
+        ),
+        (
+            lambda t: cosine_lr(t, 0.5, total=30, lr_min=0.01),
+            lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=30, eta_min=0.01),
+        ),
+    ],
+)
+def test_matches_torch_schedulers(ours, theirs):
+    expected = _torch_lrs(theirs, 31)
+    got = [ours(t) for t in range(31)]
+    assert got == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+def test_warmup_matches_linear_lr_then_cosine():
+    warm = _torch_lrs(
+        lambda o: torch.optim.lr_scheduler.LinearLR(o, start_factor=0.1, total_iters=9), 10
+    )
+    assert [warmup_cosine_lr(t, 0.5, warmup=10, total=50) for t in range(10)] == pytest.approx(warm)
+    assert [warmup_cosine_lr(10 + t, 0.5, 10, 50) for t in range(41)] == pytest.approx(
+        [cosine_lr(t, 0.5, 40) for t in range(41)]
+    )
+
+
+@given(st.integers(0, 20), st.integers(1, 200), st.integers(0, 400))
+def test_warmup_cosine_stays_between_bounds_and_peaks_after_warmup(warmup, extra, t):
+    total = warmup + extra
+    value = warmup_cosine_lr(t, 1.0, warmup, total, lr_min=0.1)
+    assert 0.0 < value <= 1.0 + 1e-12
+    if t >= total:
+        assert value == pytest.approx(0.1)
+    if warmup and t < warmup - 1:
+        assert value < warmup_cosine_lr(t + 1, 1.0, warmup, total, lr_min=0.1)
+    if t >= warmup:
+        assert value >= warmup_cosine_lr(t + 1, 1.0, warmup, total, lr_min=0.1) - 1e-12
+
+
+def test_set_lr_on_torch_and_scratch_optimizers():
+    from snippets.neural_networks.optimizers import SGD
+
+    param = torch.zeros(1, requires_grad=True)
+    torch_opt, ours = torch.optim.SGD([param], lr=1.0), SGD([param], lr=1.0)
+    set_lr(torch_opt, 0.25)
+    set_lr(ours, 0.25)
+    assert torch_opt.param_groups[0]["lr"] == 0.25 and ours.lr == 0.25
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="t must be >= 0"):
+        step_lr(-1, 0.1, 5)
+    with pytest.raises(TypeError, match="t must be an int"):
+        cosine_lr(1.5, 0.1, 10)
+    with pytest.raises(ValueError, match="step_size must be > 0"):
+        step_lr(0, 0.1, 0)
+    with pytest.raises(ValueError, match="gamma must be > 0"):
+        exponential_lr(0, 0.1, 0.0)
+    with pytest.raises(ValueError, match=r"total must be greater than warmup \(10\)"):
+        warmup_cosine_lr(0, 0.1, warmup=10, total=10)
+    with pytest.raises(TypeError, match="optimizer must have param_groups or lr"):
+        set_lr(object(), 0.1)

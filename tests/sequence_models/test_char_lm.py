@@ -1,0 +1,76 @@
+import math
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from snippets.common.tokenizers import CharTokenizer
+from snippets.sequence_models.char_lm import CharLM, generate, random_windows, temperature_probs
+
+
+def test_random_windows_targets_are_shifted_inputs():
+    ids = torch.arange(100)
+    x, y = random_windows(ids, 10, 7, torch.Generator().manual_seed(0))
+    assert x.shape == y.shape == (7, 10)
+    torch.testing.assert_close(y[:, :-1], x[:, 1:])
+    torch.testing.assert_close(y[:, -1], x[:, -1] + 1)
+    with pytest.raises(ValueError, match="at least seq_len"):
+        random_windows(torch.arange(5), 10, 1)
+
+
+@given(st.lists(st.floats(-5, 5), min_size=2, max_size=8), st.floats(0.1, 10))
+def test_temperature_probs_is_a_distribution_and_keeps_the_order(values, temperature):
+    logits = torch.tensor(values)
+    probs = temperature_probs(logits, temperature)
+    torch.testing.assert_close(probs.sum(), torch.tensor(1.0))
+    assert probs.argmax() == torch.softmax(logits, -1).argmax()
+
+
+def test_temperature_limits():
+    logits = torch.tensor([2.0, 1.0, 0.0])
+    torch.testing.assert_close(temperature_probs(logits, 1.0), torch.softmax(logits, -1))
+    torch.testing.assert_close(temperature_probs(logits, 1e-3), torch.tensor([1.0, 0.0, 0.0]))
+    torch.testing.assert_close(
+        temperature_probs(logits, 1e4), torch.full((3,), 1 / 3), atol=1e-3, rtol=0
+    )
+
+    def entropy(p):
+        return -(p * p.log()).sum()
+
+    assert entropy(temperature_probs(logits, 0.5)) < entropy(temperature_probs(logits, 2.0))
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        temperature_probs(logits, 0.0)
+
+
+def test_char_lm_shapes_and_step_state_matches_full_pass():
+    model = CharLM(vocab=10, embed=4, hidden=8).eval()
+    ids = torch.randint(10, (2, 6))
+    logits = model(ids)
+    assert logits.shape == (2, 6, 10)
+    first, state = model.step(ids[:, :4])
+    rest, _ = model.step(ids[:, 4:], state)
+    torch.testing.assert_close(torch.cat([first, rest], dim=1), logits)
+
+
+def test_untrained_loss_is_near_uniform():
+    model = CharLM(vocab=50)
+    ids = torch.randint(50, (4, 20))
+    loss = torch.nn.functional.cross_entropy(model(ids).flatten(0, 1), ids.flatten())
+    assert abs(loss.item() - math.log(50)) < 0.2
+
+
+def test_generate_is_seeded_and_low_temperature_is_greedy():
+    tok = CharTokenizer(["abcd"])
+    model = CharLM(len(tok), embed=4, hidden=8)
+    a = generate(model, tok, "ab", 20, 1.0, torch.Generator().manual_seed(0))
+    b = generate(model, tok, "ab", 20, 1.0, torch.Generator().manual_seed(0))
+    assert a == b and a.startswith("ab") and len(a) == 22
+    greedy = [
+        generate(model, tok, "ab", 10, 1e-4, torch.Generator().manual_seed(s)) for s in (0, 1)
+    ]
+    assert greedy[0] == greedy[1]
+    with pytest.raises(ValueError, match="prompt must hold at least one character"):
+        generate(model, tok, "", 5)
+    with pytest.raises(ValueError, match="length must be > 0"):
+        generate(model, tok, "a", 0)

@@ -1,0 +1,81 @@
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from torch import nn
+
+from snippets.sequence_models.lstm import ScratchLSTM, lstm_cell, lstm_gate_trace, lstm_gates
+
+
+def test_lstm_cell_matches_torch_lstm_cell():
+    cell = nn.LSTMCell(5, 7)
+    x, h, c = torch.randn(3, 5), torch.randn(3, 7), torch.randn(3, 7)
+    h_ref, c_ref = cell(x, (h, c))
+    h_new, c_new = lstm_cell(x, h, c, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
+    torch.testing.assert_close(h_new, h_ref)
+    torch.testing.assert_close(c_new, c_ref)
+
+
+@pytest.mark.parametrize(
+    ("layers", "bidirectional", "batch_first"),
+    [(1, False, False), (1, True, True), (2, True, False), (3, False, True)],
+)
+def test_scratch_lstm_matches_nn_lstm(layers, bidirectional, batch_first):
+    kwargs = dict(num_layers=layers, bidirectional=bidirectional, batch_first=batch_first)
+    reference, scratch = nn.LSTM(5, 7, **kwargs), ScratchLSTM(5, 7, **kwargs)
+    scratch.load_state_dict(reference.state_dict())
+    x = torch.randn(4, 6, 5)
+    d = 2 if bidirectional else 1
+    state = (torch.randn(layers * d, 4 if batch_first else 6, 7),) * 2
+    for args in ((x,), (x, state)):
+        out_ref, (h_ref, c_ref) = reference(*args)
+        out, (h, c) = scratch(*args)
+        torch.testing.assert_close(out, out_ref)
+        torch.testing.assert_close(h, h_ref)
+        torch.testing.assert_close(c, c_ref)
+
+
+def test_gate_order_is_input_forget_candidate_output():
+    cell = nn.LSTMCell(2, 3)
+    with torch.no_grad():
+        cell.weight_ih.zero_()
+        cell.weight_hh.zero_()
+        cell.bias_hh.zero_()
+        cell.bias_ih.copy_(torch.tensor([1.0] * 3 + [2.0] * 3 + [3.0] * 3 + [4.0] * 3))
+    gates = lstm_gates(torch.zeros(1, 2), torch.zeros(1, 3), *cell.parameters())
+    torch.testing.assert_close(gates["input"], torch.sigmoid(torch.ones(1, 3)))
+    torch.testing.assert_close(gates["forget"], torch.sigmoid(torch.full((1, 3), 2.0)))
+    torch.testing.assert_close(gates["candidate"], torch.tanh(torch.full((1, 3), 3.0)))
+    torch.testing.assert_close(gates["output"], torch.sigmoid(torch.full((1, 3), 4.0)))
+
+
+@given(st.integers(1, 12))
+def test_gate_trace_matches_nn_lstm_and_gates_are_in_range(steps):
+    lstm = nn.LSTM(4, 6)
+    x = torch.randn(steps, 4)
+    trace = lstm_gate_trace(lstm, x)
+    out, (h_n, c_n) = lstm(x[:, None])
+    torch.testing.assert_close(trace["hidden"], out[:, 0])
+    torch.testing.assert_close(trace["cell"][-1], c_n[0, 0])
+    for name in ("input", "forget", "output"):
+        assert trace[name].shape == (steps, 6)
+        assert ((trace[name] > 0) & (trace[name] < 1)).all()
+    assert (trace["candidate"].abs() < 1).all()
+
+
+def test_forget_gate_one_and_input_gate_zero_keeps_the_cell():
+    h, c = torch.zeros(2, 3), torch.randn(2, 3)
+    w_ih, w_hh = torch.zeros(12, 4), torch.zeros(12, 3)
+    bias = torch.tensor([-50.0] * 3 + [50.0] * 3 + [0.0] * 6)  # i ≈ 0, f ≈ 1
+    _, c_new = lstm_cell(torch.randn(2, 4), h, c, w_ih, w_hh, bias, torch.zeros(12))
+    torch.testing.assert_close(c_new, c)
+
+
+def test_scratch_lstm_bad_input():
+    scratch = ScratchLSTM(5, 7)
+    with pytest.raises(TypeError, match=r"h0 of an LSTM must be a tuple \(h0, c0\)"):
+        scratch(torch.randn(3, 2, 5), torch.zeros(1, 2, 7))
+    with pytest.raises(ValueError, match="h0 must have shape"):
+        scratch(torch.randn(3, 2, 5), (torch.zeros(1, 3, 7), torch.zeros(1, 3, 7)))
+    with pytest.raises(ValueError, match="x must have 2 dimensions"):
+        lstm_gate_trace(nn.LSTM(5, 7), torch.randn(3, 1, 5))

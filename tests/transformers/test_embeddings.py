@@ -1,0 +1,41 @@
+"""Embedding lookup equals one-hot times a matrix."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from snippets.neural_networks.losses import embed_by_one_hot
+from snippets.transformers.embeddings import TokenEmbedding
+
+
+def test_token_embedding_equals_one_hot_times_its_scaled_matrix():
+    emb = TokenEmbedding(10, 4)
+    ids = torch.tensor([[1, 2, 3], [9, 0, 1]])
+    torch.testing.assert_close(emb(ids), embed_by_one_hot(ids, emb.embedding.weight) * 2.0)
+
+
+@given(d_model=st.sampled_from([16, 64, 256]))
+def test_scaled_entries_have_unit_scale(d_model):
+    emb = TokenEmbedding(500, d_model)
+    std = emb(torch.arange(500)[None]).std().item()
+    assert 0.9 < std < 1.1
+
+
+def test_token_embedding_scales_and_zeroes_padding():
+    emb = TokenEmbedding(10, 16, padding_idx=0)
+    ids = torch.tensor([[0, 3]])
+    out = emb(ids)
+    torch.testing.assert_close(out[0, 1], emb.embedding.weight[3] * math.sqrt(16))
+    assert (out[0, 0] == 0).all()
+
+
+def test_bad_inputs_are_named():
+    with pytest.raises(TypeError, match="ids must have dtype"):
+        TokenEmbedding(5, 4)(torch.zeros(1, 2))
+    with pytest.raises(ValueError, match="d_model must be > 0"):
+        TokenEmbedding(5, 0)
