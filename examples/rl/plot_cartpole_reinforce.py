@@ -14,17 +14,17 @@ likely action) averages at least 400 over 20 fresh evaluation episodes.
 # pole up for about 20 steps.
 import matplotlib.pyplot as plt
 import torch
+
+from snippets.common.device import preset
+from snippets.common.plotting import plot_curves, use_style
+from snippets.common.seed import seed_everything
+from snippets.fundamentals.nn_basics import count_parameters, make_mlp
 from snippets.rl.reinforce import (
     collect_episodes,
     evaluate_policy,
     make_cartpole,
     train_reinforce,
 )
-
-from snippets.common.device import preset
-from snippets.common.plotting import plot_curves, use_style
-from snippets.common.seed import seed_everything
-from snippets.fundamentals.nn_basics import count_parameters, make_mlp
 
 seed_everything(0)
 use_style()

@@ -1,30 +1,53 @@
-"""One small training loop, shared by every example.
+"""One training loop, shared by every example.
 
 ``train_step`` is the five steps of training written out once;
-``fit`` repeats it over batches and epochs and records a :class:`History`.
+``fit`` repeats it over batches and epochs and records a :class:`History`;
+``evaluate`` measures a model without training it. All three call the model
+through a *forward* function, ``forward(model, batch) -> (outputs, targets)``,
+so one loop serves a classifier (``model(inputs)``), a sequence-to-sequence
+model fed the shifted target (``model(src, tgt[:, :-1])``) or a detector that
+returns a tuple and is scored against lists of boxes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
 
 from snippets.common.checks import check_positive
+from snippets.common.device import to_device
 
-Batch = tuple[torch.Tensor, torch.Tensor]
-LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Batch = Any
+LossFn = Callable[[Any, Any], torch.Tensor]
+Forward = Callable[[nn.Module, Any], tuple[Any, Any]]
+
+
+def call_model(model: nn.Module, batch: Batch) -> tuple[Any, Any]:
+    """The default forward: ``batch = (inputs, targets)`` → ``(model(inputs), targets)``."""
+    inputs, targets = batch
+    return model(inputs), targets
+
+
+def batch_size(batch: Batch) -> int:
+    """Number of samples in a batch: the length of its first tensor."""
+    first = batch
+    while isinstance(first, (tuple, list)):
+        first = first[0]
+    return len(first)
 
 
 @dataclass
 class History:
-    """Per-epoch record of a training run."""
+    """Record of a training run: per-epoch losses and accuracy, per-step learning rate."""
 
     train_loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     val_accuracy: list[float] = field(default_factory=list)
+    learning_rate: list[float] = field(default_factory=list)
 
 
 def train_step(
@@ -33,16 +56,17 @@ def train_step(
     loss_fn: LossFn,
     optimizer: torch.optim.Optimizer,
     max_grad_norm: float | None = None,
+    forward: Forward = call_model,
 ) -> float:
     """Run the five steps of training on one batch and return its loss.
 
-    The model (step 1) already exists; this does the rest. With
+    The model (step 1) already exists; this does the rest. ``forward`` turns
+    the batch into ``(outputs, targets)`` (default :func:`call_model`). With
     ``max_grad_norm``, the gradients of all parameters together are rescaled
     so that their norm is at most that value before the update (gradient
     clipping, ``torch.nn.utils.clip_grad_norm_``).
     """
-    inputs, targets = batch
-    predictions = model(inputs)  # 2. forward pass
+    predictions, targets = forward(model, batch)  # 2. forward pass
     loss = loss_fn(predictions, targets)  # 3. loss
     optimizer.zero_grad()  # clear gradients left from the previous step
     loss.backward()  # 4. backward pass: fill every parameter's .grad
@@ -75,21 +99,24 @@ def evaluate(
     batches: Iterable[Batch],
     loss_fn: LossFn,
     device: torch.device | str = "cpu",
+    forward: Forward = call_model,
 ) -> tuple[float, float]:
     """Mean loss and accuracy of ``model`` over ``batches``, in eval mode.
 
-    Accuracy is only meaningful for classifiers; for other models read the loss.
+    Accuracy counts rows whose highest output is the target; it is only
+    meaningful for classifiers (outputs ``[N, classes]``, targets ``[N]``) and
+    is 0 for other models: read the loss.
     """
     was_training = model.training
     model.eval()
     total_loss, correct, count = 0.0, 0, 0
-    for inputs, targets in batches:
-        inputs, targets = inputs.to(device), targets.to(device)
-        outputs = model(inputs)
-        total_loss += loss_fn(outputs, targets).item() * len(inputs)
+    for batch in batches:
+        outputs, targets = forward(model, to_device(batch, device))
+        n = batch_size(batch)
+        total_loss += loss_fn(outputs, targets).item() * n
         if isinstance(outputs, torch.Tensor) and outputs.ndim == 2 and targets.ndim == 1:
             correct += (outputs.argmax(dim=1) == targets).sum().item()
-        count += len(inputs)
+        count += n
     model.train(was_training)
     return total_loss / count, correct / count
 
@@ -103,16 +130,30 @@ def fit(
     device: torch.device | str = "cpu",
     val_batches: Iterable[Batch] | None = None,
     max_grad_norm: float | None = None,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    forward: Forward = call_model,
+    log: bool = False,
 ) -> History:
     """Train ``model`` for ``epochs`` passes over ``train_batches``.
 
     ``train_batches`` and ``val_batches`` are re-iterated every epoch, so pass
-    a :class:`~torch.utils.data.DataLoader` or a list, not a generator.
+    a :class:`~torch.utils.data.DataLoader` or a list, not a generator. Each
+    batch is moved to ``device`` (tensors nested in tuples, lists and dicts
+    too) and handed to ``forward``.
+
+    Args:
+        scheduler: stepped after every optimizer step (a per-step schedule such
+            as warm-up or one-cycle); the learning rate of every step is kept
+            in :attr:`History.learning_rate`.
+        forward: ``forward(model, batch) -> (outputs, targets)``; the loss is
+            ``loss_fn(outputs, targets)``. Default :func:`call_model`.
+        max_grad_norm: clip the gradient norm of every step to this value.
+        log: print the losses (and accuracy) after every epoch.
 
     Returns:
-        the :class:`History`: mean training loss per epoch and, when
-        ``val_batches`` is given, validation loss and accuracy per epoch.
-        ``max_grad_norm`` (optional) clips the gradient norm of every step.
+        the :class:`History`: mean training loss per epoch (weighted by batch
+        size) and, when ``val_batches`` is given, validation loss and accuracy
+        per epoch.
 
     Raises:
         ValueError: if ``epochs`` is not a positive integer, or
@@ -123,16 +164,24 @@ def fit(
         check_positive(max_grad_norm, "max_grad_norm")
     model.to(device)
     history = History()
-    for _ in range(epochs):  # one epoch = one full pass over the training data
+    for epoch in range(epochs):  # one epoch = one full pass over the training data
         model.train()
-        losses, sizes = [], []
-        for inputs, targets in train_batches:
-            batch = (inputs.to(device), targets.to(device))
-            losses.append(train_step(model, batch, loss_fn, optimizer, max_grad_norm))
-            sizes.append(len(inputs))
-        history.train_loss.append(sum(l * n for l, n in zip(losses, sizes)) / sum(sizes))
+        total, count = 0.0, 0
+        for batch in train_batches:
+            batch = to_device(batch, device)
+            history.learning_rate.append(optimizer.param_groups[0]["lr"])
+            loss = train_step(model, batch, loss_fn, optimizer, max_grad_norm, forward)
+            if scheduler is not None:
+                scheduler.step()
+            n = batch_size(batch)
+            total, count = total + loss * n, count + n
+        history.train_loss.append(total / count)
+        message = f"epoch {epoch + 1}: train loss {history.train_loss[-1]:.4f}"
         if val_batches is not None:
-            val_loss, val_acc = evaluate(model, val_batches, loss_fn, device)
+            val_loss, val_acc = evaluate(model, val_batches, loss_fn, device, forward)
             history.val_loss.append(val_loss)
             history.val_accuracy.append(val_acc)
+            message += f", val loss {val_loss:.4f}, val accuracy {val_acc:.4f}"
+        if log:
+            print(message)
     return history

@@ -1,2 +1,1 @@
-"""Deployment: ONNX export and distributed data-parallel training.
-"""
+"""Deployment: ONNX export and distributed data-parallel training."""

@@ -207,7 +207,10 @@ def step_time(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point for ``torchrun ... -m snippets.deployment.ddp``; rank and world size come from env vars."""
+    """Entry point for ``torchrun ... -m snippets.deployment.ddp``.
+
+    Rank and world size come from the environment variables torchrun sets.
+    """
     parser = argparse.ArgumentParser(description="DDP training on digits")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--lr", type=float, default=0.1)

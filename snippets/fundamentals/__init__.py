@@ -1,2 +1,1 @@
-"""PyTorch fundamentals: tensors, autograd, ``torch.nn`` and a first training loop.
-"""
+"""PyTorch fundamentals: tensors, autograd, ``torch.nn`` and a first training loop."""

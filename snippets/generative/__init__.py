@@ -1,2 +1,1 @@
-"""Generative models: autoencoders, VAEs, GANs and diffusion.
-"""
+"""Generative models: autoencoders, VAEs, GANs and diffusion."""

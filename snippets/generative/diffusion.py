@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from snippets.common.checks import check_positive, check_tensor
+from snippets.transformers.positional import sinusoidal_features
 
 NoiseModel = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -130,7 +131,9 @@ def time_embedding(t: torch.Tensor, dim: int, max_period: float = 1000.0) -> tor
     """Sinusoidal features of the step, as in the Transformer's positions.
 
     Feature ``i < dim/2`` is ``sin(t · ω_i)`` and feature ``dim/2 + i`` is
-    ``cos(t · ω_i)``, with ``ω_i = max_period^(−i / (dim/2))``.
+    ``cos(t · ω_i)``, with ``ω_i = max_period^(−i / (dim/2))``: the
+    Transformer's :func:`~snippets.transformers.positional.sinusoidal_features`
+    in the two-halves layout.
 
     Shapes:
         ``t`` ``[N]`` → ``[N, dim]``.
@@ -139,12 +142,9 @@ def time_embedding(t: torch.Tensor, dim: int, max_period: float = 1000.0) -> tor
         ValueError: if ``dim`` is not a positive even number.
     """
     check_tensor(t, "t", ndim=1)
-    if not isinstance(dim, int) or dim <= 0 or dim % 2:
+    if isinstance(dim, bool) or not isinstance(dim, int) or dim <= 0 or dim % 2:
         raise ValueError(f"dim must be a positive even int, got {dim!r}")
-    half = dim // 2
-    freqs = torch.exp(-math.log(max_period) * torch.arange(half, device=t.device) / half)
-    angles = t.float()[:, None] * freqs[None, :]
-    return torch.cat([angles.sin(), angles.cos()], dim=1)
+    return sinusoidal_features(t, dim, base=max_period, interleave=False)
 
 
 class NoisePredictor(nn.Module):

@@ -159,7 +159,8 @@ def fit_scratch(
     val_data: tuple[torch.Tensor, torch.Tensor] | None = None,
     device: torch.device | str = "cpu",
 ) -> History:
-    """Train ``model`` with :func:`scratch_train_step`; return a :class:`~snippets.common.train.History`.
+    """Train ``model`` with :func:`scratch_train_step`; return a
+    :class:`~snippets.common.train.History`.
 
     ``train_batches`` is re-iterated every epoch (pass a ``DataLoader`` or a list).
     ``val_data`` is one ``(x, y)`` pair evaluated after every epoch.

@@ -1,2 +1,1 @@
-"""Reinforcement learning: policy gradients (REINFORCE) on CartPole.
-"""
+"""Reinforcement learning: policy gradients (REINFORCE) on CartPole."""

@@ -4,8 +4,9 @@
 sequence, stacks layers and runs a second direction, with parameters named and
 shaped exactly like :class:`torch.nn.RNN`'s, so
 ``scratch.load_state_dict(torch_rnn.state_dict())`` copies the weights across.
-The LSTM and GRU of :mod:`snippets.sequence_models.lstm` and :mod:`snippets.sequence_models.gru` reuse the same
-unrolling and only replace the cell.
+The LSTM and GRU of :mod:`snippets.sequence_models.lstm` and
+:mod:`snippets.sequence_models.gru` reuse the same unrolling and only replace
+the cell.
 """
 
 from __future__ import annotations

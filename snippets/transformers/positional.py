@@ -1,5 +1,8 @@
 """Positional information for attention, which on its own ignores token order.
 
+* :func:`sinusoidal_features`: sines and cosines of positions at geometric
+  frequencies, the one encoder that token positions, diffusion steps and
+  DETR's grid share.
 * :func:`sinusoidal_encoding`: the fixed sine/cosine table of the original
   Transformer, and :func:`relative_shift` which shows why it encodes relative
   positions (a shift by ``k`` is one fixed rotation).
@@ -17,14 +20,51 @@ from torch import nn
 from snippets.common.checks import check_dim, check_positive, check_tensor
 
 
-def _check_even(d_model: int) -> None:
-    check_positive(d_model, "d_model")
-    if d_model % 2:
-        raise ValueError(f"d_model must be even, got {d_model}")
+def _check_even(value: int, name: str = "d_model") -> None:
+    check_positive(value, name)
+    if value % 2:
+        raise ValueError(f"{name} must be even, got {value}")
+
+
+def sinusoidal_features(
+    positions: torch.Tensor, dim: int, base: float = 10000.0, interleave: bool = True
+) -> torch.Tensor:
+    """Sines and cosines of ``positions`` at ``dim/2`` geometrically spaced frequencies.
+
+    The one sinusoidal encoder of the site: token positions in the
+    Transformer, diffusion time steps and DETR's 2-D grid all use it.
+    Frequency ``i`` is ``ω_i = base^(−2i/dim)`` for ``i = 0 … dim/2 − 1``,
+    from one cycle per ``2π`` positions down to one per ``2π·base^((dim−2)/dim)``.
+    ``interleave=True`` lays the features out as the Transformer paper does,
+    ``[sin ω_0 p, cos ω_0 p, sin ω_1 p, cos ω_1 p, …]``;
+    ``interleave=False`` as two halves, ``[sin ω_0 p, sin ω_1 p, …, cos ω_0 p, …]``
+    (the layout of DDPM's time embedding and DETR's position code).
+
+    Shapes:
+        ``positions`` of any shape ``[...]`` (integer or float) → ``[..., dim]``
+        in float32 (float64 if ``positions`` is float64), on its device.
+
+    Raises:
+        TypeError: if ``positions`` is not a tensor.
+        ValueError: if ``dim`` is not a positive even number or ``base`` is not
+            positive.
+    """
+    check_tensor(positions, "positions")
+    _check_even(dim, "dim")
+    check_positive(base, "base")
+    dtype = torch.float64 if positions.dtype == torch.float64 else torch.float32
+    exponent = torch.arange(0, dim, 2, dtype=dtype, device=positions.device) / dim
+    frequency = torch.exp(-math.log(base) * exponent)  # base^(-2i/d), in log space
+    angle = positions.to(dtype)[..., None] * frequency  # [..., dim/2]
+    if interleave:
+        return torch.stack([angle.sin(), angle.cos()], dim=-1).flatten(-2)
+    return torch.cat([angle.sin(), angle.cos()], dim=-1)
 
 
 def sinusoidal_encoding(length: int, d_model: int, base: float = 10000.0) -> torch.Tensor:
     """The table ``PE[pos, 2i] = sin(pos / base^(2i/d))``, ``PE[pos, 2i+1] = cos(...)``.
+
+    :func:`sinusoidal_features` of the positions ``0 … length−1``, interleaved.
 
     Shapes:
         returns ``[length, d_model]`` (float32); ``i`` runs from ``0`` to
@@ -36,14 +76,7 @@ def sinusoidal_encoding(length: int, d_model: int, base: float = 10000.0) -> tor
     """
     check_positive(length, "length")
     _check_even(d_model)
-    position = torch.arange(length, dtype=torch.float32)[:, None]  # [L, 1]
-    frequency = torch.exp(  # 1 / base^(2i/d) for i = 0 .. d/2-1, computed in log space
-        -math.log(base) * torch.arange(0, d_model, 2, dtype=torch.float32) / d_model
-    )
-    table = torch.zeros(length, d_model)
-    table[:, 0::2] = torch.sin(position * frequency)
-    table[:, 1::2] = torch.cos(position * frequency)
-    return table
+    return sinusoidal_features(torch.arange(length), d_model, base)
 
 
 def relative_shift(k: int, d_model: int, base: float = 10000.0) -> torch.Tensor:

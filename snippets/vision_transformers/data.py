@@ -47,7 +47,6 @@ def digit_canvas(
             or ``split`` is not ``"train"`` or ``"test"``.
     """
 
-
     check_positive(n, "n")
     check_positive(max_objects, "max_objects")
     check_choice(split, "split", ("train", "test"))

@@ -2,6 +2,8 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+
+from snippets.fundamentals.nn_basics import make_mlp
 from snippets.rl.reinforce import (
     Rollout,
     collect_episodes,
@@ -11,8 +13,6 @@ from snippets.rl.reinforce import (
     reinforce_loss,
     train_reinforce,
 )
-
-from snippets.fundamentals.nn_basics import make_mlp
 
 
 def brute_force_returns(rewards, gamma):
