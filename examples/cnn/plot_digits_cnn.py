@@ -20,15 +20,10 @@ from torch import nn
 from snippets.cnn.lenet import DigitsCNN
 from snippets.common.data import digits, make_loader
 from snippets.common.device import pick_device, preset
-from snippets.common.plotting import (
-    confusion_matrix,
-    image_grid,
-    plot_confusion,
-    plot_curves,
-    use_style,
-)
+from snippets.common.metrics import accuracy, confusion_matrix, predict
+from snippets.common.plotting import plot_confusion, plot_curves, plot_mistakes, use_style
 from snippets.common.seed import seed_everything
-from snippets.common.train import accuracy, fit
+from snippets.common.train import fit
 from snippets.fundamentals.nn_basics import count_parameters
 
 seed_everything(0)
@@ -68,9 +63,7 @@ plt.show()
 # %%
 # Evaluate on the whole test set in eval mode (batch norm uses its running
 # statistics, dropout is off) and count the mistakes per class.
-model.eval()
-with torch.no_grad():
-    logits = model(data.x_test.to(device)).cpu()
+logits = predict(model, data.x_test, device)
 test_acc = accuracy(logits, data.y_test)
 predicted = logits.argmax(dim=1)
 plot_confusion(confusion_matrix(predicted, data.y_test, classes=10), title="Test set")
@@ -80,18 +73,9 @@ plt.show()
 # Every misclassified test digit, with the true label, the prediction and
 # the model's confidence in it. Most are digits that a person would also
 # hesitate over at 8×8 pixels.
-wrong = torch.nonzero(predicted != data.y_test).flatten()[:16]
-confidence = logits.softmax(dim=1).max(dim=1).values
-print("misclassified:", len(torch.nonzero(predicted != data.y_test)), "of", len(data.y_test))
-if len(wrong):
-    fig = image_grid(
-        data.x_test[wrong],
-        titles=[f"{int(data.y_test[i])}→{int(predicted[i])} ({confidence[i]:.0%})" for i in wrong],
-        columns=8,
-    )
-    fig.set_figwidth(max(fig.get_figwidth(), 5.0))  # room for the title
-    fig.suptitle("Misclassified test digits (true → predicted, confidence)")
-    plt.show()
+print("misclassified:", int((predicted != data.y_test).sum()), "of", len(data.y_test))
+plot_mistakes(data.x_test, data.y_test, logits)
+plt.show()
 
 # %%
 # The quality bar.

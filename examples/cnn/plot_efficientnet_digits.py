@@ -23,9 +23,10 @@ from snippets.cnn.data import augmented_digits
 from snippets.cnn.efficientnet import efficientnet_b0, efficientnet_digits
 from snippets.common.data import make_loader
 from snippets.common.device import pick_device, preset
-from snippets.common.plotting import image_grid, plot_curves, use_style
+from snippets.common.metrics import accuracy, predict
+from snippets.common.plotting import image_grid, plot_curves, plot_mistakes, use_style
 from snippets.common.seed import seed_everything
-from snippets.common.train import evaluate, train_step
+from snippets.common.train import fit
 from snippets.fundamentals.nn_basics import count_parameters
 
 seed_everything(0)
@@ -52,8 +53,9 @@ print(f"parameters: {count_parameters(model):,} (EfficientNet-B0: {b0_size:,})")
 print(model.features[2][0])  # the first MBConv of the second stage
 
 # %%
-# Training: ``train_step`` for every batch, the learning rate following one
-# cycle (warm up, then anneal towards zero) and an evaluation per epoch.
+# Training with the site's ``fit`` loop: the learning rate follows one cycle
+# (warm up, then anneal towards zero; the scheduler steps after every batch)
+# and the model is evaluated on the test digits after every epoch.
 epochs = preset(cpu=8, gpu=20, device=device)
 train_loader = make_loader(data.x_train, data.y_train, batch_size=128, seed=0)
 test_loader = make_loader(data.x_test, data.y_test, batch_size=512, shuffle=False)
@@ -61,43 +63,31 @@ optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-2)
 schedule = torch.optim.lr_scheduler.OneCycleLR(
     optimizer, max_lr=3e-3, total_steps=epochs * len(train_loader)
 )
-loss_fn = nn.CrossEntropyLoss()
-train_loss, test_loss, test_accuracy = [], [], []
-for epoch in range(epochs):
-    model.train()
-    losses = []
-    for inputs, targets in train_loader:
-        losses.append(
-            train_step(model, (inputs.to(device), targets.to(device)), loss_fn, optimizer)
-        )
-        schedule.step()
-    loss, acc = evaluate(model, test_loader, loss_fn, device)
-    train_loss.append(sum(losses) / len(losses))
-    test_loss.append(loss)
-    test_accuracy.append(acc)
-    print(f"epoch {epoch + 1}: train loss {train_loss[-1]:.4f}, test accuracy {acc:.4f}")
+history = fit(
+    model,
+    train_loader,
+    nn.CrossEntropyLoss(),
+    optimizer,
+    epochs,
+    device,
+    val_batches=test_loader,
+    scheduler=schedule,
+    log=True,
+)
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(9.6, 3.6))
-plot_curves({"train": train_loss, "test": test_loss}, ax=left, title="Loss")
-plot_curves({"test": test_accuracy}, ylabel="accuracy", ax=right, title="Test accuracy")
+plot_curves({"train": history.train_loss, "test": history.val_loss}, ax=left, title="Loss")
+plot_curves({"test": history.val_accuracy}, ylabel="accuracy", ax=right, title="Test accuracy")
 plt.show()
 
 # %%
 # Mistakes on the warped test digits, if any remain.
-model.eval()
-with torch.no_grad():
-    predicted = model(data.x_test.to(device)).argmax(dim=1).cpu()
-wrong = torch.nonzero(predicted != data.y_test).flatten()[:16]
-if len(wrong):
-    fig = image_grid(
-        data.x_test[wrong], titles=[f"{int(data.y_test[i])}→{int(predicted[i])}" for i in wrong]
-    )
-    fig.set_figwidth(max(fig.get_figwidth(), 5.0))  # room for the title
-    fig.suptitle("Misclassified warped test digits (true → predicted)")
-    plt.show()
+logits = predict(model, data.x_test, device)
+plot_mistakes(data.x_test, data.y_test, logits, title="Misclassified warped test digits")
+plt.show()
 
 # %%
 # The quality bar.
-test_acc = test_accuracy[-1]
+test_acc = accuracy(logits, data.y_test)
 print(f"test accuracy: {test_acc:.4f}")
 assert test_acc >= 0.95, f"below the bar: {test_acc:.4f} < 0.95"

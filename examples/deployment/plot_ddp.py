@@ -24,9 +24,9 @@ import torch
 
 from snippets.common.data import digits
 from snippets.common.device import pick_device, preset, torch_threads
+from snippets.common.metrics import accuracy
 from snippets.common.plotting import plot_curves, use_style
 from snippets.common.seed import seed_everything
-from snippets.common.train import accuracy
 from snippets.deployment.ddp import demo_batches, free_port, make_model, step_time, train_single
 
 seed_everything(0)

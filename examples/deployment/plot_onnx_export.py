@@ -24,9 +24,10 @@ from torch import nn
 from snippets.cnn.lenet import DigitsCNN
 from snippets.common.data import digits, make_loader
 from snippets.common.device import pick_device, preset, torch_threads
+from snippets.common.metrics import accuracy
 from snippets.common.plotting import use_style
 from snippets.common.seed import seed_everything
-from snippets.common.train import accuracy, fit
+from snippets.common.train import fit
 from snippets.deployment.onnx_export import (
     OPSET,
     export_onnx,

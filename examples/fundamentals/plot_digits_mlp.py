@@ -17,15 +17,16 @@ from torch import nn
 
 from snippets.common.data import digits, make_loader
 from snippets.common.device import pick_device, preset
+from snippets.common.metrics import accuracy, confusion_matrix, predict
 from snippets.common.plotting import (
-    confusion_matrix,
     image_grid,
     plot_confusion,
     plot_curves,
+    plot_mistakes,
     use_style,
 )
 from snippets.common.seed import seed_everything
-from snippets.common.train import accuracy, fit
+from snippets.common.train import fit
 from snippets.fundamentals.nn_basics import count_parameters, make_mlp
 
 seed_everything(0)
@@ -68,22 +69,13 @@ plt.show()
 # Evaluate once more on the whole test set, in eval mode, and look at the
 # mistakes in a confusion matrix: rows are the true digits, columns the
 # predictions.
-model.eval()
-with torch.no_grad():
-    logits = model(data.x_test.to(device)).cpu()
+logits = predict(model, data.x_test, device)
 test_acc = accuracy(logits, data.y_test)
-predicted = logits.argmax(dim=1)
-plot_confusion(confusion_matrix(predicted, data.y_test, classes=10), title="Test set")
+plot_confusion(confusion_matrix(logits.argmax(dim=1), data.y_test, classes=10), title="Test set")
 plt.show()
 
-wrong = torch.nonzero(predicted != data.y_test).flatten()[:16]
-if len(wrong):
-    fig = image_grid(
-        data.x_test[wrong],
-        titles=[f"{int(data.y_test[i])}→{int(predicted[i])}" for i in wrong],
-    )
-    fig.suptitle("Misclassified test images (true → predicted)")
-    plt.show()
+plot_mistakes(data.x_test, data.y_test, logits)
+plt.show()
 
 # %%
 # The quality bar.

@@ -17,9 +17,10 @@ from torch import nn
 
 from snippets.common.data import digits, make_loader
 from snippets.common.device import pick_device, preset
+from snippets.common.metrics import accuracy
 from snippets.common.plotting import image_grid, plot_curves, use_style
 from snippets.common.seed import seed_everything
-from snippets.common.train import accuracy, fit
+from snippets.common.train import fit
 from snippets.fundamentals.nn_basics import make_mlp
 from snippets.generative.gan import Discriminator, Generator, train_gan
 

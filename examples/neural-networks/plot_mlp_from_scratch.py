@@ -15,9 +15,9 @@ import matplotlib.pyplot as plt
 
 from snippets.common.data import digits, make_loader
 from snippets.common.device import pick_device, preset
-from snippets.common.plotting import confusion_matrix, plot_confusion, plot_curves, use_style
+from snippets.common.metrics import accuracy, confusion_matrix
+from snippets.common.plotting import plot_confusion, plot_curves, use_style
 from snippets.common.seed import seed_everything
-from snippets.common.train import accuracy
 from snippets.neural_networks.mlp_scratch import ScratchMLP, fit_scratch
 
 seed_everything(0)

@@ -20,9 +20,10 @@ import torch
 from torch import nn
 
 from snippets.common.device import pick_device, preset
+from snippets.common.metrics import accuracy
 from snippets.common.plotting import PALETTE, use_style
 from snippets.common.seed import seed_everything
-from snippets.common.train import accuracy, fit
+from snippets.common.train import fit
 from snippets.fundamentals.nn_basics import make_mlp
 from snippets.neural_networks.data import two_moons, wavy_data, wavy_target
 from snippets.neural_networks.mlp_scratch import collapse_linear

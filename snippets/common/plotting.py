@@ -70,29 +70,11 @@ def plot_curves(
     return ax
 
 
-def confusion_matrix(predicted: torch.Tensor, target: torch.Tensor, classes: int) -> torch.Tensor:
-    """Count matrix ``C[true, predicted]`` of shape ``[classes, classes]``.
-
-    Raises:
-        ValueError: if the label tensors differ in shape or hold a label
-            outside ``[0, classes)``.
-    """
-    if predicted.shape != target.shape:
-        raise ValueError(
-            f"predicted and target must have the same shape, got {tuple(predicted.shape)} "
-            f"and {tuple(target.shape)}"
-        )
-    both = torch.cat([predicted.flatten(), target.flatten()])
-    if len(both) and (both.min() < 0 or both.max() >= classes):
-        raise ValueError(
-            f"labels must lie in [0, {classes}), got values in [{both.min()}, {both.max()}]"
-        )
-    flat = target.flatten().long() * classes + predicted.flatten().long()
-    return torch.bincount(flat, minlength=classes * classes).reshape(classes, classes)
-
-
 def plot_confusion(matrix: torch.Tensor, ax: Axes | None = None, title: str | None = None) -> Axes:
-    """Draw a confusion matrix with the count in every cell."""
+    """Draw a confusion matrix (see :func:`snippets.common.metrics.confusion_matrix`).
+
+    Rows are the true classes, columns the predictions; every cell shows its count.
+    """
     if ax is None:
         _, ax = plt.subplots(figsize=(5.2, 4.6))
     n = matrix.shape[0]
@@ -142,4 +124,43 @@ def image_grid(
             )  # [C, H, W] -> [H, W, C] for Matplotlib
         if titles is not None:
             ax.set_title(titles[k], fontsize=8)
+    return fig
+
+
+def plot_mistakes(
+    images: torch.Tensor,
+    targets: torch.Tensor,
+    logits: torch.Tensor,
+    limit: int = 16,
+    title: str = "Misclassified test images (true → predicted, confidence)",
+) -> Figure | None:
+    """Show the first ``limit`` misclassified images with truth, prediction and confidence.
+
+    Each image is titled ``true→predicted (p%)``, where ``p`` is the softmax
+    probability the model gave its prediction. Returns ``None`` (and draws
+    nothing) when there is no mistake.
+
+    Shapes:
+        ``images`` ``[N, C, H, W]``, ``targets`` ``[N]``, ``logits`` ``[N, classes]``.
+
+    Raises:
+        ValueError: if the three arguments disagree on ``N``.
+    """
+    if not len(images) == len(targets) == len(logits):
+        raise ValueError(
+            f"images, targets and logits must hold the same number of rows, got "
+            f"{len(images)}, {len(targets)} and {len(logits)}"
+        )
+    logits, targets = logits.detach().cpu(), targets.cpu()
+    predicted = logits.argmax(dim=1)
+    confidence = logits.softmax(dim=1).max(dim=1).values
+    wrong = torch.nonzero(predicted != targets).flatten()[:limit]
+    if len(wrong) == 0:
+        return None
+    fig = image_grid(
+        images[wrong],
+        titles=[f"{int(targets[i])}→{int(predicted[i])} ({confidence[i]:.0%})" for i in wrong],
+    )
+    fig.set_figwidth(max(fig.get_figwidth(), 5.0))  # room for the title
+    fig.suptitle(title)
     return fig

@@ -76,23 +76,6 @@ def train_step(
     return loss.item()
 
 
-def accuracy(logits: torch.Tensor, targets: torch.Tensor) -> float:
-    """Fraction of rows whose highest logit is the target class.
-
-    Shapes:
-        ``logits`` ``[N, classes]``, ``targets`` ``[N]``.
-
-    Raises:
-        ValueError: if the shapes do not fit together.
-    """
-    if logits.ndim != 2 or targets.shape != logits.shape[:1]:
-        raise ValueError(
-            f"logits must be [N, classes] and targets [N], got {tuple(logits.shape)} "
-            f"and {tuple(targets.shape)}"
-        )
-    return (logits.argmax(dim=1) == targets).float().mean().item()
-
-
 @torch.no_grad()
 def evaluate(
     model: nn.Module,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -40,12 +40,20 @@ def make_mlp(
     sizes: Sequence[int],
     dropout: float = 0.0,
     batch_norm: bool = False,
+    activation: Callable[[], nn.Module] = nn.ReLU,
 ) -> nn.Sequential:
-    """A multilayer perceptron as an ``nn.Sequential``.
+    """A multilayer perceptron as an ``nn.Sequential``: the site's one MLP builder.
 
-    ``sizes = [64, 128, 10]`` gives Linear(64→128) → [BatchNorm] → ReLU →
-    [Dropout] → Linear(128→10). The last layer has no activation: it returns
-    logits, which ``nn.CrossEntropyLoss`` expects.
+    ``sizes = [64, 128, 10]`` gives Flatten → Linear(64→128) → [BatchNorm] →
+    ReLU → [Dropout] → Linear(128→10). The input is flattened first, so
+    images ``[N, C, H, W]`` go in as they are. The last layer has no
+    activation: it returns logits, which ``nn.CrossEntropyLoss`` expects.
+    ``activation`` builds each hidden activation, e.g. ``nn.SiLU`` or
+    ``functools.partial(nn.LeakyReLU, 0.2)``; the generative models use it
+    that way.
+
+    Shapes:
+        ``[N, ...]`` with ``sizes[0]`` numbers per sample → ``[N, sizes[-1]]``.
 
     Raises:
         ValueError: if fewer than two sizes are given, a size is not positive,
@@ -62,7 +70,7 @@ def make_mlp(
         layers.append(nn.Linear(n_in, n_out))
         if batch_norm:
             layers.append(nn.BatchNorm1d(n_out))
-        layers.append(nn.ReLU())
+        layers.append(activation())
         if dropout > 0:
             layers.append(nn.Dropout(dropout))
     layers.append(nn.Linear(sizes[-2], sizes[-1]))

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from snippets.common.checks import check_positive, check_tensor
+from snippets.fundamentals.nn_basics import make_mlp
 from snippets.transformers.positional import sinusoidal_features
 
 NoiseModel = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -166,11 +167,8 @@ class NoisePredictor(nn.Module):
         check_positive(hidden, "hidden")
         check_positive(depth, "depth")
         self.features, self.time_dim = features, time_dim
-        layers: list[nn.Module] = [nn.Linear(features + time_dim, hidden), nn.SiLU()]
-        for _ in range(depth - 1):
-            layers += [nn.Linear(hidden, hidden), nn.SiLU()]
-        layers.append(nn.Linear(hidden, features))
-        self.net = nn.Sequential(*layers)
+        sizes = [features + time_dim, *[hidden] * depth, features]
+        self.net = make_mlp(sizes, activation=nn.SiLU)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         check_tensor(x, "x", floating=True)

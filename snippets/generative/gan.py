@@ -11,6 +11,7 @@ the class label, so the generator can be asked for a given class.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import NamedTuple
 
 import torch
@@ -18,14 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from snippets.common.checks import check_choice, check_positive, check_tensor
-
-
-def _mlp(sizes: Sequence[int], slope: float) -> list[nn.Module]:
-    layers: list[nn.Module] = []
-    for n_in, n_out in zip(sizes[:-2], sizes[1:-1]):
-        layers += [nn.Linear(n_in, n_out), nn.LeakyReLU(slope) if slope else nn.ReLU()]
-    layers.append(nn.Linear(sizes[-2], sizes[-1]))
-    return layers
+from snippets.fundamentals.nn_basics import make_mlp
 
 
 def _with_labels(x: torch.Tensor, labels: torch.Tensor | None, num_classes: int) -> torch.Tensor:
@@ -67,10 +61,9 @@ class Generator(nn.Module):
         self.latent_dim, self.num_classes = latent_dim, num_classes
         self.out_shape = tuple(out_shape)
         out_features = int(torch.Size(self.out_shape).numel())
-        layers = _mlp([latent_dim + num_classes, *hidden, out_features], slope=0.0)
+        self.net = make_mlp([latent_dim + num_classes, *hidden, out_features])
         if output == "sigmoid":
-            layers.append(nn.Sigmoid())
-        self.net = nn.Sequential(*layers)
+            self.net.append(nn.Sigmoid())
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         check_tensor(z, "z", ndim=2, floating=True)
@@ -101,7 +94,8 @@ class Discriminator(nn.Module):
         check_positive(in_features, "in_features")
         check_positive(num_classes, "num_classes", allow_zero=True)
         self.in_features, self.num_classes = in_features, num_classes
-        self.net = nn.Sequential(*_mlp([in_features + num_classes, *hidden, 1], slope=0.2))
+        leaky = partial(nn.LeakyReLU, 0.2)
+        self.net = make_mlp([in_features + num_classes, *hidden, 1], activation=leaky)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         check_tensor(x, "x", floating=True)

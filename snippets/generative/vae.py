@@ -15,6 +15,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from snippets.common.checks import check_positive, check_tensor
+from snippets.fundamentals.nn_basics import make_mlp
 
 VaeOutput = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
@@ -77,12 +78,10 @@ class VAE(nn.Module):
         check_positive(latent, "latent")
         self.image_shape, self.latent = tuple(image_shape), latent
         pixels = int(torch.Size(self.image_shape).numel())
-        self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(pixels, hidden), nn.ReLU())
+        self.encoder = make_mlp([pixels, hidden]).append(nn.ReLU())  # Flatten, Linear, ReLU
         self.to_mu = nn.Linear(hidden, latent)
         self.to_logvar = nn.Linear(hidden, latent)
-        self.decoder = nn.Sequential(
-            nn.Linear(latent, hidden), nn.ReLU(), nn.Linear(hidden, pixels)
-        )
+        self.decoder = make_mlp([latent, hidden, pixels])
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         check_tensor(x, "x", floating=True)

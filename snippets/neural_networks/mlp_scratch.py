@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import torch
 
 from snippets.common.checks import check_positive, check_tensor
-from snippets.common.train import History, accuracy
+from snippets.common.metrics import accuracy
+from snippets.common.train import History
 from snippets.neural_networks.activations import relu, relu_grad
 from snippets.neural_networks.losses import cross_entropy, cross_entropy_grad
 

@@ -4,10 +4,10 @@ import torch
 
 from snippets.common.plotting import (
     PALETTE,
-    confusion_matrix,
     image_grid,
     plot_confusion,
     plot_curves,
+    plot_mistakes,
     use_style,
 )
 
@@ -15,22 +15,6 @@ from snippets.common.plotting import (
 def test_use_style_sets_palette():
     use_style()
     assert mpl.rcParams["axes.prop_cycle"].by_key()["color"][0] == PALETTE[0]
-
-
-def test_confusion_matrix_counts_pairs():
-    predicted = torch.tensor([0, 1, 1, 2, 2, 2])
-    target = torch.tensor([0, 1, 2, 2, 2, 0])
-    m = confusion_matrix(predicted, target, classes=3)
-    expected = torch.tensor([[1, 0, 1], [0, 1, 0], [0, 1, 2]])
-    torch.testing.assert_close(m, expected)
-    assert m.sum() == 6
-
-
-def test_confusion_matrix_bad_input():
-    with pytest.raises(ValueError, match="same shape"):
-        confusion_matrix(torch.tensor([0]), torch.tensor([0, 1]), classes=2)
-    with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\)"):
-        confusion_matrix(torch.tensor([0, 2]), torch.tensor([0, 1]), classes=2)
 
 
 def test_plot_helpers_draw():
@@ -51,3 +35,15 @@ def test_plot_helpers_bad_input():
         image_grid(torch.rand(8, 8))
     with pytest.raises(ValueError, match="titles must have 2 entries, got 1"):
         image_grid(torch.rand(2, 1, 8, 8), titles=["a"])
+
+
+def test_plot_mistakes_shows_only_the_wrong_rows():
+    images = torch.arange(4.0).reshape(4, 1, 1, 1).expand(4, 1, 2, 2)
+    targets = torch.tensor([0, 1, 1, 0])
+    logits = torch.tensor([[3.0, 0.0], [0.0, 3.0], [2.0, 0.0], [0.0, 1.0]])  # rows 2, 3 wrong
+    fig = plot_mistakes(images, targets, logits)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == ["1→0 (88%)", "0→1 (73%)"]
+    assert plot_mistakes(images[:2], targets[:2], logits[:2]) is None  # no mistake, no figure
+    with pytest.raises(ValueError, match="same number of rows"):
+        plot_mistakes(images, targets[:3], logits)

@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 from snippets.common.data import make_loader
-from snippets.common.train import History, accuracy, evaluate, fit, train_step
+from snippets.common.train import History, evaluate, fit, train_step
 
 
 def _blobs(n=200):
@@ -41,13 +41,6 @@ def test_train_step_clears_old_gradients():
     first = model.weight.grad.clone()
     train_step(model, batch, nn.MSELoss(), opt)
     torch.testing.assert_close(model.weight.grad, first)  # not doubled
-
-
-def test_accuracy():
-    logits = torch.tensor([[2.0, 1.0], [0.0, 3.0], [1.0, 0.0]])
-    assert accuracy(logits, torch.tensor([0, 1, 1])) == pytest.approx(2 / 3)
-    with pytest.raises(ValueError, match="logits must be"):
-        accuracy(logits, torch.tensor([0, 1]))
 
 
 def test_fit_learns_and_records_history():
