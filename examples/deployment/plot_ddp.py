@@ -5,9 +5,13 @@ Two processes, one model: DistributedDataParallel on the CPU
 ``torchrun`` starts two training processes on this machine. They meet on
 127.0.0.1, talk through PyTorch's ``gloo`` backend, and each trains the same
 digit MLP on its own half of every batch while DDP averages their gradients.
-The bar: the weights they end with match, to within 1e-5, the weights of a
-single process trained on the whole batches, and that model reaches at least
-85 % test accuracy. A last section times mixed precision (``torch.autocast``)
+The bar is the claim DDP makes: the weights the two processes end with match,
+to within 1e-5, the weights of a single process trained on the whole batches.
+Accuracy is not the point here. The run is only 60 plain SGD steps, so the
+model is far from the accuracy the same MLP reaches with full training in
+the fundamentals chapter (at least 95 %); its held-out test accuracy is
+printed, and the check that it reaches 85 % only confirms that the 60 steps
+learned something. A last section times mixed precision (``torch.autocast``)
 and, on a GPU, ``torch.compile``.
 """
 
@@ -88,7 +92,7 @@ model = make_model()
 model.load_state_dict(ddp_weights)
 with torch.no_grad():
     test_acc = accuracy(model(data.x_test), data.y_test)
-print(f"test accuracy of the DDP-trained model: {test_acc:.4f}")
+print(f"test accuracy of the DDP-trained model after {steps} steps: {test_acc:.4f}")
 
 # %%
 # Mixed precision and compilation. ``torch.autocast`` runs matrix multiplies
@@ -123,4 +127,4 @@ for name, seconds in timings.items():
 worst = max(differences.values())
 print(f"largest weight difference: {worst:.2e}; test accuracy: {test_acc:.4f}")
 assert worst <= 1e-5, f"DDP and single-process weights differ by {worst:.2e}"
-assert test_acc >= 0.85, f"below the bar: {test_acc:.4f} < 0.85"
+assert test_acc >= 0.85, f"the 60 steps learned too little: {test_acc:.4f} < 0.85"
