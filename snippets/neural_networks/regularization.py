@@ -44,18 +44,21 @@ def dropout(
     return x * keep / (1 - p)
 
 
-class ScratchBatchNorm1d(nn.Module):
-    """Batch normalization over the batch dimension, written out.
+class ScratchBatchNorm(nn.Module):
+    """Batch normalization, written out: ``nn.BatchNorm1d`` and ``nn.BatchNorm2d`` in one.
 
-    Training: normalise each feature with the batch's mean and (biased)
-    variance, then scale by ``γ`` and shift by ``β``; update running
-    estimates ``r ← (1 − m) r + m · batch statistic`` (the running variance
-    uses the unbiased batch variance, as PyTorch does). Evaluation: normalise
-    with the running estimates, so one sample's output does not depend on the
-    rest of its batch.
+    Dimension 1 holds the features (channels). Training: normalise each
+    feature with the mean and (biased) variance of *all* its values in the
+    batch (over the samples, and for images over every position too: ``N·H·W``
+    numbers per channel), then scale by ``γ`` and shift by ``β``; update
+    running estimates ``r ← (1 − m) r + m · batch statistic`` (the running
+    variance uses the unbiased batch variance, as PyTorch does). Evaluation:
+    normalise with the running estimates, so one sample's output does not
+    depend on the rest of its batch.
 
     Shapes:
-        input ``[N, features]`` → output ``[N, features]``.
+        input ``[N, features]``, ``[N, features, L]`` or
+        ``[N, features, H, W]`` → output of the same shape.
 
     Raises:
         ValueError: if ``features`` or ``eps`` is not positive, or ``momentum``
@@ -76,21 +79,27 @@ class ScratchBatchNorm1d(nn.Module):
         self.register_buffer("running_var", torch.ones(features))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_tensor(x, "x", ndim=2, floating=True)
+        check_tensor(x, "x", ndim=(2, 3, 4), floating=True)
         check_dim(x, "x", 1, len(self.weight))
+        dims = [0, *range(2, x.ndim)]  # every dimension but the features
+        shape = [1, -1] + [1] * (x.ndim - 2)  # broadcast per-feature values
         if self.training:
-            if len(x) < 2:
-                raise ValueError(f"x must hold at least 2 samples in training mode, got {len(x)}")
-            mean = x.mean(dim=0)
-            var = x.var(dim=0, unbiased=False)
+            count = x.numel() // x.shape[1]  # values per feature: N, N·L or N·H·W
+            if count < 2:
+                raise ValueError(
+                    f"x must hold at least 2 values per feature in training mode, got {count} "
+                    f"(shape {tuple(x.shape)})"
+                )
+            mean = x.mean(dim=dims)
+            var = x.var(dim=dims, unbiased=False)
             with torch.no_grad():
-                unbiased = var * len(x) / (len(x) - 1)
+                unbiased = var * count / (count - 1)
                 self.running_mean.mul_(1 - self.momentum).add_(self.momentum * mean)
                 self.running_var.mul_(1 - self.momentum).add_(self.momentum * unbiased)
         else:
             mean, var = self.running_mean, self.running_var
-        x_hat = (x - mean) / torch.sqrt(var + self.eps)
-        return self.weight * x_hat + self.bias
+        x_hat = (x - mean.view(shape)) / torch.sqrt(var.view(shape) + self.eps)
+        return self.weight.view(shape) * x_hat + self.bias.view(shape)
 
 
 def l2_penalty(params: Iterable[torch.Tensor], weight_decay: float) -> torch.Tensor:

@@ -1,5 +1,3 @@
-import math
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -179,4 +177,3 @@ def test_efficientnet_bad_input():
         MBConv(8, 8, 6, kernel=3, stride=3)
     with pytest.raises(ValueError, match="width must be > 0"):
         EfficientNet(width=0.0)
-    assert math.isfinite(compound_scaling(0.5)[0])

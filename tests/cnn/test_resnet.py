@@ -49,30 +49,6 @@ def test_zero_init_blocks_pass_signal_and_gradient_through_any_depth():
     torch.testing.assert_close(x.grad, torch.ones_like(x))  # gradient 1 reaches the input
 
 
-def test_batch_norm_train_mode_normalizes_the_batch():
-    norm = nn.BatchNorm2d(3)
-    x = torch.randn(16, 3, 4, 4) * torch.tensor([1.0, 5.0, 0.2]).view(1, 3, 1, 1) + 3.0
-    y = norm.train()(x)
-    torch.testing.assert_close(y.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-5, rtol=0)
-    variance = y.var(dim=(0, 2, 3), unbiased=False)
-    torch.testing.assert_close(variance, torch.ones(3), atol=1e-3, rtol=0)
-    # running statistics move 10 % of the way to the batch's (unbiased) statistics
-    torch.testing.assert_close(norm.running_mean, 0.1 * x.mean(dim=(0, 2, 3)))
-    torch.testing.assert_close(norm.running_var, 0.9 + 0.1 * x.var(dim=(0, 2, 3)))
-
-
-def test_batch_norm_eval_mode_uses_running_statistics():
-    norm = nn.BatchNorm2d(3)
-    for _ in range(5):
-        norm(torch.randn(8, 3, 4, 4) * 2 + 1)
-    norm.eval()
-    x = torch.randn(2, 3, 4, 4)
-    mean, var = norm.running_mean.view(1, 3, 1, 1), norm.running_var.view(1, 3, 1, 1)
-    expected = (x - mean) / torch.sqrt(var + norm.eps) * norm.weight.view(1, 3, 1, 1)
-    torch.testing.assert_close(norm(x), expected + norm.bias.view(1, 3, 1, 1))
-    torch.testing.assert_close(norm(x[:1]), norm(x)[:1])  # independent of the batch
-
-
 def test_small_resnet_for_digits():
     model = ResNet((1, 1), (8, 16), classes=10, in_channels=1, stem="small")
     assert model(torch.randn(3, 1, 16, 16)).shape == (3, 10)

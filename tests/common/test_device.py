@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from snippets.common.device import pick_device, preset, to_device
+from snippets.common.data import Split
+from snippets.common.device import pick_device, preset, to_device, torch_threads
 
 
 def test_pick_device_defaults_to_cpu_here(monkeypatch):
@@ -35,20 +36,39 @@ def test_preset_picks_by_device():
 
 
 def test_to_device_moves_nested_structures():
-    batch = {"x": torch.ones(2), "pair": (torch.zeros(1), 3), "name": "digits"}
-    moved = to_device(batch, "cpu")
-    assert moved["x"].device.type == "cpu" and moved["pair"][1] == 3 and moved["name"] == "digits"
+    # "meta" is a device every PyTorch has: a tensor that reaches it really moved.
+    batch = {
+        "x": torch.ones(2),
+        "pair": (torch.zeros(1), 3),
+        "name": "digits",
+        "list": [torch.ones(1)],
+    }
+    moved = to_device(batch, "meta")
+    assert moved["x"].device.type == "meta" and moved["pair"][0].device.type == "meta"
+    assert moved["list"][0].device.type == "meta" and isinstance(moved["list"], list)
+    assert moved["pair"][1] == 3 and moved["name"] == "digits"
     assert isinstance(moved["pair"], tuple)
-    module = to_device(torch.nn.Linear(2, 2), "cpu")
-    assert next(module.parameters()).device.type == "cpu"
+    module = to_device(torch.nn.Linear(2, 2), "meta")
+    assert next(module.parameters()).device.type == "meta"
+
+
+def test_to_device_keeps_named_tuples():
+    split = Split(torch.ones(2, 1), torch.zeros(2), torch.ones(1, 1), torch.zeros(1))
+    moved = to_device(split, "meta")
+    assert type(moved) is Split
+    assert all(t.device.type == "meta" for t in moved)
+    assert moved.x_test.shape == (1, 1)
 
 
 def test_torch_threads_sets_and_restores_the_count():
-    from snippets.common.device import torch_threads
-
     before = torch.get_num_threads()
-    with torch_threads(1):
-        assert torch.get_num_threads() == 1
+    other = before + 1  # differs from the current count, so a do-nothing version fails
+    with torch_threads(other):
+        assert torch.get_num_threads() == other
+    assert torch.get_num_threads() == before
+    with pytest.raises(KeyError):  # restored even when the block raises
+        with torch_threads(other):
+            raise KeyError("boom")
     assert torch.get_num_threads() == before
     with pytest.raises(ValueError, match="n must be a positive int, got 0"):
         with torch_threads(0):

@@ -6,7 +6,7 @@ from torch import nn
 
 from snippets.neural_networks.regularization import (
     EarlyStopping,
-    ScratchBatchNorm1d,
+    ScratchBatchNorm,
     dropout,
     l2_penalty,
 )
@@ -37,26 +37,41 @@ def test_dropout_matches_torch_statistics():
     assert abs((ours == 0).float().mean() - (theirs == 0).float().mean()) < 0.01
 
 
-def test_batch_norm_matches_torch_in_train_and_eval():
-    ours, theirs = ScratchBatchNorm1d(6), nn.BatchNorm1d(6)
+@pytest.mark.parametrize(
+    "shape, reference",
+    [((16, 6), nn.BatchNorm1d), ((4, 6, 5), nn.BatchNorm1d), ((3, 6, 4, 5), nn.BatchNorm2d)],
+)
+def test_batch_norm_matches_torch_in_train_and_eval(shape, reference):
+    ours, theirs = ScratchBatchNorm(6), reference(6)
     with torch.no_grad():
         for module in (ours, theirs):
             module.weight.copy_(torch.linspace(0.5, 2.0, 6))
             module.bias.copy_(torch.linspace(-1.0, 1.0, 6))
     generator = torch.Generator().manual_seed(0)
+    scale = torch.linspace(0.2, 5.0, 6).view(1, 6, *[1] * (len(shape) - 2))  # per channel
     for _ in range(5):
-        x = torch.randn(16, 6, generator=generator) * 3 + 1
+        x = torch.randn(*shape, generator=generator) * scale + 1
         torch.testing.assert_close(ours(x), theirs(x))
         torch.testing.assert_close(ours.running_mean, theirs.running_mean)
         torch.testing.assert_close(ours.running_var, theirs.running_var)
     ours.eval(), theirs.eval()
-    x = torch.randn(4, 6, generator=generator)
+    x = torch.randn(*shape, generator=generator)
     torch.testing.assert_close(ours(x), theirs(x))
     torch.testing.assert_close(ours(x[:1]), ours(x)[:1])  # eval: no dependence on the batch
 
 
+def test_batch_norm_of_images_uses_every_position_of_a_channel():
+    # One sample, 2×2 positions: training statistics come from the 4 positions,
+    # per channel, exactly as nn.BatchNorm2d computes them.
+    x = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]], [[0.0, 0.0], [0.0, 8.0]]]])
+    out = ScratchBatchNorm(2)(x)
+    mean = torch.tensor([2.5, 2.0]).view(1, 2, 1, 1)
+    var = torch.tensor([1.25, 12.0]).view(1, 2, 1, 1)
+    torch.testing.assert_close(out, (x - mean) / torch.sqrt(var + 1e-5))
+
+
 def test_batch_norm_gradients_match_torch():
-    ours, theirs = ScratchBatchNorm1d(3), nn.BatchNorm1d(3)
+    ours, theirs = ScratchBatchNorm(3), nn.BatchNorm1d(3)
     x = torch.randn(8, 3)
     a, b = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
     (ours(a) ** 3).sum().backward()
@@ -66,7 +81,7 @@ def test_batch_norm_gradients_match_torch():
 
 
 def test_batch_norm_normalises_each_feature():
-    out = ScratchBatchNorm1d(4)(torch.randn(256, 4) * 5 + 3)
+    out = ScratchBatchNorm(4)(torch.randn(256, 4) * 5 + 3)
     torch.testing.assert_close(out.mean(dim=0), torch.zeros(4), atol=1e-5, rtol=0)
     torch.testing.assert_close(out.var(dim=0, unbiased=False), torch.ones(4), atol=1e-3, rtol=0)
 
@@ -107,13 +122,18 @@ def test_bad_input():
         dropout(torch.ones(2), 1.0)
     with pytest.raises(ValueError, match="p must be >= 0"):
         dropout(torch.ones(2), -0.1)
-    bn = ScratchBatchNorm1d(3)
+    bn = ScratchBatchNorm(3)
     with pytest.raises(ValueError, match="x must have size 3 in dimension 1, got 4"):
         bn(torch.zeros(5, 4))
-    with pytest.raises(ValueError, match="at least 2 samples"):
+    with pytest.raises(ValueError, match="at least 2 values per feature"):
         bn(torch.zeros(1, 3))
+    with pytest.raises(ValueError, match="at least 2 values per feature"):
+        bn(torch.zeros(1, 3, 1, 1))  # what nn.BatchNorm2d rejects too
+    bn(torch.zeros(1, 3, 2, 1))  # one image, two positions: allowed, like nn.BatchNorm2d
+    with pytest.raises(ValueError, match="x must have 2 or 3 or 4 dimensions, got 1"):
+        bn(torch.zeros(3))
     with pytest.raises(ValueError, match=r"momentum must be in \(0, 1\]"):
-        ScratchBatchNorm1d(3, momentum=2.0)
+        ScratchBatchNorm(3, momentum=2.0)
     with pytest.raises(ValueError, match="weight_decay must be >= 0"):
         l2_penalty([torch.ones(1)], -1.0)
     with pytest.raises(ValueError, match="at least one tensor"):
