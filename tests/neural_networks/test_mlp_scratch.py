@@ -66,11 +66,16 @@ def test_initialisation_is_seeded_and_kaiming_scaled():
 
 def test_fit_scratch_learns_a_separable_problem():
     generator = torch.Generator().manual_seed(0)
-    x = torch.randn(200, 2, generator=generator)
+    x = torch.randn(300, 2, generator=generator)
     y = (x[:, 0] + x[:, 1] > 0).long()
+    x_train, y_train, x_val, y_val = x[:200], y[:200], x[200:], y[200:]  # disjoint
     model = ScratchMLP([2, 16, 2], seed=0)
     history = fit_scratch(
-        model, make_loader(x, y, batch_size=20), epochs=15, lr=0.2, val_data=(x, y)
+        model,
+        make_loader(x_train, y_train, batch_size=20),
+        epochs=15,
+        lr=0.2,
+        val_data=(x_val, y_val),
     )
     assert history.train_loss[-1] < 0.5 * history.train_loss[0]
     assert history.val_accuracy[-1] >= 0.95
