@@ -22,7 +22,13 @@ def _check_beta(value: float, name: str) -> None:
 
 
 class ScratchOptimizer:
-    """Base class: keeps the parameters, the learning rate and a step counter.
+    """Base class: keeps the parameters, the learning rate and step counters.
+
+    ``steps`` counts calls of :meth:`step`; ``param_steps[i]`` counts the
+    updates parameter ``i`` actually received. They differ when a parameter
+    has no gradient on some steps (a frozen layer, an embedding row not in the
+    batch), and Adam's bias correction must use the parameter's own count, as
+    ``torch.optim`` keeps it in each parameter's state.
 
     Raises:
         ValueError: if no parameter is given or ``lr`` is not positive.
@@ -39,6 +45,7 @@ class ScratchOptimizer:
         check_positive(lr, "lr")
         self.lr = lr
         self.steps = 0
+        self.param_steps = [0] * len(self.params)
 
     def zero_grad(self) -> None:
         """Forget the gradients of the last backward pass (set them to ``None``)."""
@@ -50,7 +57,8 @@ class ScratchOptimizer:
         """Update every parameter that has a gradient."""
         self.steps += 1
         for i, p in enumerate(self.params):
-            if p.grad is not None:
+            if p.grad is not None:  # no gradient: no update, and no step counted
+                self.param_steps[i] += 1
                 self._update(i, p, p.grad)
 
     def _update(self, i: int, p: torch.Tensor, grad: torch.Tensor) -> None:
@@ -163,8 +171,9 @@ class Adam(ScratchOptimizer):
             grad = grad + self.weight_decay * p
         self.m[i].mul_(beta1).add_((1 - beta1) * grad)
         self.v[i].mul_(beta2).add_((1 - beta2) * grad * grad)
-        m_hat = self.m[i] / (1 - beta1**self.steps)
-        v_hat = self.v[i] / (1 - beta2**self.steps)
+        t = self.param_steps[i]  # this parameter's own number of updates
+        m_hat = self.m[i] / (1 - beta1**t)
+        v_hat = self.v[i] / (1 - beta2**t)
         p.sub_(self.lr * m_hat / (v_hat.sqrt() + self.eps))
 
 

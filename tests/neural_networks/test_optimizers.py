@@ -1,5 +1,7 @@
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from snippets.neural_networks.optimizers import (
     SGD,
@@ -55,6 +57,37 @@ def test_matches_torch_optim_step_for_step(ours, theirs):
             opt.step()
         for p, q in zip(a, b):
             torch.testing.assert_close(p, q, msg=f"parameters differ after step {step + 1}")
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    case=st.integers(0, len(CASES) - 1),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    shapes=st.lists(
+        st.lists(st.integers(0, 4), min_size=0, max_size=3).map(tuple), min_size=1, max_size=3
+    ),
+    has_grad=st.lists(st.lists(st.booleans(), min_size=3, max_size=3), min_size=1, max_size=6),
+    seed=st.integers(0, 1000),
+)
+def test_state_per_parameter_like_torch(case, dtype, shapes, has_grad, seed):
+    """Any shapes (0-sized and scalars too), both dtypes, and parameters that get
+    no gradient on some steps: every parameter must follow torch.optim exactly."""
+    ours, theirs = CASES[case]
+    generator = torch.Generator().manual_seed(seed)
+    init = [torch.randn(s, generator=generator, dtype=dtype) for s in shapes]
+    a = [t.clone().requires_grad_(True) for t in init]
+    b = [t.clone().requires_grad_(True) for t in init]
+    opt_a, opt_b = ours(a), theirs(b)
+    for mask in has_grad:
+        grads = [torch.randn(s, generator=generator, dtype=dtype) for s in shapes]
+        for params, opt in ((a, opt_a), (b, opt_b)):
+            opt.zero_grad()
+            for p, g, keep in zip(params, grads, mask):
+                p.grad = g.clone() if keep else None
+            opt.step()
+    for p, q in zip(a, b):
+        assert p.dtype == dtype
+        torch.testing.assert_close(p, q)
 
 
 def test_zero_grad_and_missing_gradients():
