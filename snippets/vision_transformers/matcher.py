@@ -38,7 +38,9 @@ def match_cost(
         ``target_labels`` ``[T]``, ``target_boxes`` ``[T, 4]`` -> ``[Q, T]``.
 
     Raises:
-        ValueError: if the shapes do not fit together or a weight is negative.
+        ValueError: if the shapes do not fit together, a label is outside
+            ``[0, classes]`` or a weight is negative.
+        TypeError: if the floating-point tensors do not share one dtype.
     """
     check_tensor(logits, "logits", ndim=2, floating=True)
     check_tensor(boxes, "boxes", ndim=2, floating=True)
@@ -49,6 +51,19 @@ def match_cost(
     if target_boxes.shape != (len(target_labels), 4):
         raise ValueError(
             f"target_boxes must be [{len(target_labels)}, 4], got {tuple(target_boxes.shape)}"
+        )
+    for tensor, name in ((boxes, "boxes"), (target_boxes, "target_boxes")):
+        if tensor.dtype != logits.dtype:
+            raise TypeError(
+                f"{name} must have the dtype of logits ({logits.dtype}), got {tensor.dtype}"
+            )
+    if (
+        len(target_labels)
+        and not 0 <= int(target_labels.min()) <= int(target_labels.max()) < (logits.shape[1])
+    ):
+        raise ValueError(
+            f"target_labels must lie in [0, {logits.shape[1] - 1}], got values in "
+            f"[{int(target_labels.min())}, {int(target_labels.max())}]"
         )
     for value, name in ((class_weight, "class_weight"), (l1_weight, "l1_weight")):
         check_positive(value, name, allow_zero=True)

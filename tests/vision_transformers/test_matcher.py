@@ -92,7 +92,29 @@ def test_bad_input():
         match_cost(
             torch.zeros(3, 4), torch.zeros(3, 4), torch.tensor([0]), torch.zeros(1, 4), l1_weight=-1
         )
+    with pytest.raises(
+        ValueError, match=r"target_labels must lie in \[0, 3\], got values in \[0, 7\]"
+    ):
+        match_cost(torch.zeros(3, 4), torch.zeros(3, 4), torch.tensor([0, 7]), torch.zeros(2, 4))
+    with pytest.raises(TypeError, match="target_boxes must have the dtype of logits"):
+        match_cost(
+            torch.zeros(3, 4), torch.zeros(3, 4), torch.tensor([0]), torch.zeros(1, 4).double()
+        )
     with pytest.raises(ValueError, match="same number of images, got 2, 2, 1 and 1"):
         match_batch(
             torch.zeros(2, 3, 4), torch.zeros(2, 3, 4), [torch.tensor([0])], [torch.zeros(1, 4)]
         )
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("targets", [0, 1, 3])
+def test_match_cost_keeps_the_dtype_and_handles_empty_targets(dtype, targets):
+    g = torch.Generator().manual_seed(targets)
+    logits = torch.randn(4, 3, generator=g, dtype=dtype)
+    boxes = torch.rand(4, 4, generator=g, dtype=dtype) * 0.5 + 0.25
+    labels = torch.randint(3, (targets,), generator=g)
+    target_boxes = torch.rand(targets, 4, generator=g, dtype=dtype) * 0.5 + 0.25
+    cost = match_cost(logits, boxes, labels, target_boxes)
+    assert cost.dtype == dtype and cost.shape == (4, targets)
+    rows, cols = hungarian_match(cost)
+    assert len(rows) == len(cols) == targets
