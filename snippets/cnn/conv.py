@@ -154,9 +154,10 @@ def conv2d(
     Raises:
         ValueError: if the channel counts do not fit ``groups``, or any size
             is out of range.
+        TypeError: if ``weight`` or ``bias`` has another dtype than ``x``.
     """
     check_tensor(x, "x", ndim=4, floating=True)
-    check_tensor(weight, "weight", ndim=4, floating=True)
+    check_tensor(weight, "weight", ndim=4, dtype=x.dtype)  # same dtype as x, as F.conv2d needs
     check_positive(groups, "groups")
     n, c_in = x.shape[:2]
     c_out, c_group, kh, kw = weight.shape
@@ -177,7 +178,7 @@ def conv2d(
     # for every group g and output channel o: sum over input channel c and offsets (i, j)
     out = torch.einsum("ngcijhw,gocij->ngohw", patches, w).reshape(n, c_out, h_out, w_out)
     if bias is not None:
-        check_tensor(bias, "bias", ndim=1)
+        check_tensor(bias, "bias", ndim=1, dtype=x.dtype)
         if bias.shape[0] != c_out:
             raise ValueError(f"bias must have {c_out} entries, got {bias.shape[0]}")
         out = out + bias.view(1, c_out, 1, 1)

@@ -1,7 +1,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
@@ -40,6 +40,36 @@ def test_conv2d_matches_pytorch(c_in, c_out, kernel, stride, padding, dilation, 
     args = (stride, padding, dilation, groups)
     torch.testing.assert_close(conv2d(x, weight, bias, *args), F.conv2d(x, weight, bias, *args))
     torch.testing.assert_close(conv2d(x, weight, None, *args), F.conv2d(x, weight, None, *args))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(0, 3),
+    groups=st.integers(1, 3),
+    per_group=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    kernel=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    padding=st.tuples(st.integers(0, 2), st.integers(0, 2)),
+    dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)),
+    extra=st.tuples(st.integers(0, 5), st.integers(0, 5)),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+)
+def test_conv2d_matches_pytorch_on_random_shapes(
+    n, groups, per_group, kernel, stride, padding, dilation, extra, dtype
+):
+    """Any batch size (0 too), channel groups, rectangular kernels, strides,
+    padding and dilation down to the smallest input the kernel fits."""
+    c_in, c_out = groups * per_group[0], groups * per_group[1]
+    span = [d * (k - 1) + 1 - 2 * p for k, p, d in zip(kernel, padding, dilation)]
+    h, w = (max(1, s) + e for s, e in zip(span, extra))  # the padded input holds the kernel
+    g = torch.Generator().manual_seed(n + 7 * c_in)
+    x = torch.randn(n, c_in, h, w, generator=g, dtype=dtype)
+    weight = torch.randn(c_out, per_group[0], *kernel, generator=g, dtype=dtype)
+    bias = torch.randn(c_out, generator=g, dtype=dtype)
+    args = (stride, padding, dilation, groups)
+    ours = conv2d(x, weight, bias, *args)
+    assert ours.dtype == dtype
+    torch.testing.assert_close(ours, F.conv2d(x, weight, bias, *args))
 
 
 def test_conv2d_gradients_match_pytorch():
@@ -127,6 +157,10 @@ def test_conv2d_bad_input():
         conv2d(x, torch.randn(6, 4, 3, 3), stride=1.5)
     with pytest.raises(ValueError, match="dilation must be > 0"):
         conv2d(x, torch.randn(6, 4, 3, 3), dilation=(1, 0))
+    with pytest.raises(TypeError, match="weight must have dtype torch.float64, got torch.float32"):
+        conv2d(torch.zeros(1, 1, 4, 4, dtype=torch.float64), torch.zeros(1, 1, 3, 3))
+    with pytest.raises(TypeError, match="bias must have dtype torch.float32"):
+        conv2d(torch.zeros(1, 1, 4, 4), torch.zeros(2, 1, 3, 3), bias=torch.zeros(2).double())
 
 
 @pytest.mark.parametrize(
