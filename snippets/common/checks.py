@@ -68,12 +68,18 @@ def check_dim(x: torch.Tensor, name: str, dim: int, size: int) -> None:
 def check_positive(value: float, name: str, *, allow_zero: bool = False) -> None:
     """Check that a number is positive (or non-negative with ``allow_zero``).
 
+    NaN is rejected: every comparison with NaN is false, so without this
+    check it would slip through a range test and surface later as a wrong
+    answer.
+
     Raises:
         TypeError: ``value`` is not a real number.
-        ValueError: ``value`` is out of range.
+        ValueError: ``value`` is NaN or out of range.
     """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    if value != value:  # NaN is the only value not equal to itself
+        raise ValueError(f"{name} must be a number, got nan")
     if value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name} must be {bound}, got {value}")

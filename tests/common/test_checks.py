@@ -37,6 +37,9 @@ def test_check_positive():
         check_positive(-0.1, "noise", allow_zero=True)
     with pytest.raises(TypeError, match="lr must be a number"):
         check_positive("0.1", "lr")
+    for allow_zero in (False, True):
+        with pytest.raises(ValueError, match="lr must be a number, got nan"):
+            check_positive(float("nan"), "lr", allow_zero=allow_zero)
 
 
 def test_check_choice():
