@@ -168,6 +168,8 @@ def softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
         any shape in, the same shape out; rows along ``dim`` sum to 1.
     """
     check_tensor(x, "x", floating=True)
+    if x.numel() == 0:  # nothing to normalise (and no maximum to take): empty out
+        return x.clone()
     shifted = x - x.amax(dim=dim, keepdim=True)
     e = torch.exp(shifted)
     return e / e.sum(dim=dim, keepdim=True)
@@ -183,5 +185,7 @@ def log_softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
         any shape in, the same shape out.
     """
     check_tensor(x, "x", floating=True)
+    if x.numel() == 0:
+        return x.clone()
     shifted = x - x.amax(dim=dim, keepdim=True)
     return shifted - torch.log(torch.exp(shifted).sum(dim=dim, keepdim=True))

@@ -1,7 +1,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from snippets.neural_networks.activations import (
@@ -99,3 +99,20 @@ def test_leaky_relu_bad_slope():
     torch.testing.assert_close(
         leaky_relu(torch.tensor([-2.0, 3.0]), 0.2), F.leaky_relu(torch.tensor([-2.0, 3.0]), 0.2)
     )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    shape=st.lists(st.integers(0, 4), min_size=1, max_size=4),
+    data=st.data(),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    seed=st.integers(0, 2**16),
+)
+def test_softmax_and_log_softmax_match_torch_on_any_shape(shape, data, dtype, seed):
+    """Any rank, any dimension (negative too), empty tensors, both dtypes."""
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1))
+    x = torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=dtype) * 20
+    ours, theirs = softmax(x, dim=dim), torch.softmax(x, dim=dim)
+    assert ours.dtype == dtype and ours.shape == theirs.shape
+    torch.testing.assert_close(ours, theirs)
+    torch.testing.assert_close(log_softmax(x, dim=dim), torch.log_softmax(x, dim=dim))
