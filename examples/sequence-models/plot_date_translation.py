@@ -16,18 +16,22 @@ character attended to.
 # Data: 3,000 training pairs and 1,000 test pairs from
 # ``snippets.sequence_models.data.date_pairs``, encoded with one character tokenizer per side.
 import matplotlib.pyplot as plt
+import torch
+from torch import nn
 
+from snippets.common.data import make_loader
 from snippets.common.device import pick_device, preset
 from snippets.common.plotting import plot_curves, use_style
 from snippets.common.seed import seed_everything
 from snippets.common.tokenizers import CharTokenizer
+from snippets.common.train import fit
 from snippets.sequence_models.data import date_pairs
 from snippets.sequence_models.seq2seq import (
     Seq2Seq,
     encode_pairs,
     exact_match,
     greedy_decode,
-    train_seq2seq,
+    teacher_forcing,
 )
 
 seed_everything(0)
@@ -45,15 +49,28 @@ for s, t in train_pairs[:4]:
     print(f"  {s!r:24s} -> {t}")
 
 # %%
-# Train both models: 5 epochs of teacher forcing, Adam, gradients clipped to
-# norm 1. Then decode the test set greedily and compare strings.
+# Train both models with the site's loop, ``fit``: 5 epochs of teacher
+# forcing (the ``teacher_forcing`` forward function feeds ``tgt[:, :-1]`` and
+# scores the predictions against ``tgt[:, 1:]``), cross-entropy that ignores
+# padding, Adam, gradients clipped to norm 1. Then decode the test set
+# greedily and compare strings.
 epochs = 5
 losses, accuracy, models = {}, {}, {}
 targets = [t for _, t in test_pairs]
 for name, attention in (("with attention", True), ("no attention", False)):
     seed_everything(0)
     model = Seq2Seq(len(src_tok), len(tgt_tok), embed=32, hidden=64, attention=attention)
-    losses[name] = train_seq2seq(model, src, tgt, epochs, batch_size=64, device=device)
+    history = fit(
+        model,
+        make_loader(src, tgt, batch_size=64, seed=0),
+        nn.CrossEntropyLoss(ignore_index=tgt_tok.pad_id),
+        torch.optim.Adam(model.parameters(), lr=3e-3),
+        epochs,
+        device,
+        max_grad_norm=1.0,
+        forward=teacher_forcing,
+    )
+    losses[name] = history.train_loss
     ids = greedy_decode(model, test_src.to(device), tgt_tok.bos_id, tgt_tok.eos_id, max_len=11)
     predictions = [tgt_tok.decode(row) for row in ids.cpu()]
     accuracy[name] = exact_match(predictions, targets)

@@ -25,6 +25,7 @@ from snippets.common.plotting import use_style
 from snippets.common.seed import seed_everything
 from snippets.common.train import train_step
 from snippets.sequence_models.data import recall_task
+from snippets.sequence_models.lstm import set_forget_bias
 from snippets.sequence_models.rnn import RecurrentClassifier, input_gradient_norms
 
 seed_everything(0)
@@ -33,15 +34,6 @@ device = pick_device()
 steps, features, hidden = 100, 16, 64
 x = torch.randn(32, steps, features)
 
-
-def lstm_with_forget_bias(bias: float) -> nn.LSTM:
-    lstm = nn.LSTM(features, hidden, batch_first=True)
-    with torch.no_grad():  # rows H:2H of the stacked biases are the forget gate's
-        lstm.bias_ih_l0[hidden : 2 * hidden].fill_(bias)
-        lstm.bias_hh_l0[hidden : 2 * hidden].zero_()
-    return lstm
-
-
 exploding = nn.RNN(features, hidden, batch_first=True)
 with torch.no_grad():
     nn.init.orthogonal_(exploding.weight_hh_l0, gain=2.0)  # every singular value is 2
@@ -49,7 +41,7 @@ layers = {
     "vanilla RNN (default init)": nn.RNN(features, hidden, batch_first=True),
     "vanilla RNN, W_hh orthogonal × 2": exploding,
     "LSTM (default init)": nn.LSTM(features, hidden, batch_first=True),
-    "LSTM, forget bias 3": lstm_with_forget_bias(3.0),
+    "LSTM, forget bias 3": set_forget_bias(nn.LSTM(features, hidden, batch_first=True), 3.0),
 }
 norms = {name: input_gradient_norms(layer, x) for name, layer in layers.items()}
 

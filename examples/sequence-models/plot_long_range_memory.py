@@ -22,9 +22,9 @@ from snippets.common.plotting import PALETTE, use_style
 from snippets.common.seed import seed_everything
 from snippets.common.train import fit
 from snippets.sequence_models.data import recall_task
-from snippets.sequence_models.gru import gru_gate_trace
-from snippets.sequence_models.lstm import lstm_gate_trace
-from snippets.sequence_models.rnn import RecurrentClassifier
+from snippets.sequence_models.gru import ScratchGRU
+from snippets.sequence_models.lstm import ScratchLSTM, set_forget_bias
+from snippets.sequence_models.rnn import RecurrentClassifier, gate_trace
 
 seed_everything(0)
 use_style()
@@ -37,22 +37,19 @@ print("train:", tuple(x_train.shape), " test:", tuple(x_test.shape), " device:",
 print("first sequence:", x_train[0].tolist(), "-> label", int(y_train[0]))
 
 # %%
-# Three models, one budget. The LSTM's forget gate gets a bias of 3, so it
-# starts out keeping its cell state (``σ(3) ≈ 0.95``); with PyTorch's default
-# the forget gate starts near 0.5 and the memory leaks away at the same rate
-# as a vanilla RNN's. A vanilla RNN has no gate to set: its only way to keep
-# information is to multiply the state by ``W_hh`` again at every step.
+# Three models, one budget. The LSTM's forget gate gets a bias of 3
+# (``set_forget_bias``), so it starts out keeping its cell state
+# (``σ(3) ≈ 0.95``); with PyTorch's default the forget gate starts near 0.5
+# and the memory leaks away at the same rate as a vanilla RNN's. A vanilla
+# RNN has no gate to set: its only way to keep information is to multiply the
+# state by ``W_hh`` again at every step.
 epochs = 5
 histories, models = {}, {}
 for kind in ("rnn", "lstm", "gru"):
     seed_everything(0)
-    model = RecurrentClassifier(
-        vocab=classes + 1,
-        classes=classes,
-        hidden=64,
-        kind=kind,
-        forget_bias=3.0 if kind == "lstm" else None,
-    )
+    model = RecurrentClassifier(vocab=classes + 1, classes=classes, hidden=64, kind=kind)
+    if kind == "lstm":
+        set_forget_bias(model.rnn, 3.0)
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     histories[kind] = fit(
         model,
@@ -89,8 +86,8 @@ plt.show()
 # few units whose update gate stays at 1 and lets the others follow the input.
 sequence = x_test[0]
 with torch.no_grad():
-    lstm_trace = lstm_gate_trace(models["lstm"].rnn, models["lstm"].embed(sequence))
-    gru_trace = gru_gate_trace(models["gru"].rnn, models["gru"].embed(sequence))
+    lstm_trace = gate_trace(models["lstm"].rnn, models["lstm"].embed(sequence), ScratchLSTM)
+    gru_trace = gate_trace(models["gru"].rnn, models["gru"].embed(sequence), ScratchGRU)
 fig, axes = plt.subplots(2, 1, figsize=(7.2, 4.6), sharex=True)
 for ax, values, title in (
     (axes[0], lstm_trace["forget"], "LSTM forget gate f_t (1 = keep the cell state)"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from snippets.common.checks import check_positive, check_tensor
 from snippets.common.tokenizers import CharTokenizer
@@ -69,6 +70,24 @@ def random_windows(
     offsets = torch.arange(seq_len + 1)
     windows = ids[starts[:, None] + offsets]  # [count, seq_len + 1]
     return windows[:, :-1], windows[:, 1:]
+
+
+def lm_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of next-token logits ``[N, T, V]`` against targets ``[N, T]``.
+
+    Every position of every window counts once; the result is in nats per
+    token (per character for :class:`CharLM`).
+
+    Raises:
+        ValueError: if ``logits`` is not ``[N, T, V]`` or ``targets`` not ``[N, T]``.
+    """
+    check_tensor(logits, "logits", ndim=3, floating=True)
+    check_tensor(targets, "targets", ndim=2, dtype=torch.int64)
+    if targets.shape != logits.shape[:2]:
+        raise ValueError(
+            f"targets must have shape {tuple(logits.shape[:2])}, got {tuple(targets.shape)}"
+        )
+    return F.cross_entropy(logits.flatten(0, 1), targets.flatten())
 
 
 def temperature_probs(logits: torch.Tensor, temperature: float) -> torch.Tensor:

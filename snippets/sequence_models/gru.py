@@ -10,9 +10,7 @@ state.
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from snippets.common.checks import check_tensor
 from snippets.sequence_models.rnn import ScratchRNN, State
 
 
@@ -66,25 +64,10 @@ class ScratchGRU(ScratchRNN):
 
     gate_blocks = 3
 
-    def cell(self, x: torch.Tensor, state: State, *weights: torch.Tensor) -> State:
+    @staticmethod
+    def cell(x: torch.Tensor, state: State, *weights: torch.Tensor) -> State:
         return (gru_cell(x, state[0], *weights),)
 
-
-@torch.no_grad()
-def gru_gate_trace(gru: nn.GRU | ScratchGRU, x: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Run the first layer (forward direction) of ``gru`` over one sequence, recording the gates.
-
-    Shapes:
-        ``x`` ``[T, I]`` (one embedded sequence) -> a dict with ``"reset"``,
-        ``"update"``, ``"new"`` and ``"hidden"``, each ``[T, H]``.
-    """
-    check_tensor(x, "x", ndim=2, floating=True)
-    weights = [getattr(gru, f"{n}_l0") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-    h = x.new_zeros(1, gru.hidden_size)
-    trace: dict[str, list[torch.Tensor]] = {}
-    for x_t in x:
-        gate = gru_gates(x_t[None], h, *weights)
-        h = gru_cell(x_t[None], h, *weights)
-        for name, value in {**gate, "hidden": h}.items():
-            trace.setdefault(name, []).append(value[0])
-    return {name: torch.stack(values) for name, values in trace.items()}
+    @staticmethod
+    def gates(x: torch.Tensor, state: State, *weights: torch.Tensor) -> dict[str, torch.Tensor]:
+        return gru_gates(x, state[0], *weights)

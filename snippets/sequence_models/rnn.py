@@ -6,7 +6,8 @@ shaped exactly like :class:`torch.nn.RNN`'s, so
 ``scratch.load_state_dict(torch_rnn.state_dict())`` copies the weights across.
 The LSTM and GRU of :mod:`snippets.sequence_models.lstm` and
 :mod:`snippets.sequence_models.gru` reuse the same unrolling and only replace
-the cell.
+the cell. :func:`gate_trace` runs any of the three cells, step by step, on the
+weights of a trained layer and records its gates.
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ class ScratchRNN(nn.Module):
     the input size for layer 0 and ``D·H`` above it (``D`` = 2 when
     bidirectional).
 
+    A subclass changes the cell: ``cell`` (one time step), ``gates`` (the
+    gate activations of one step, for :func:`gate_trace`), ``gate_blocks``
+    and ``state_names``.
+
     Shapes:
         input ``[T, N, I]`` (``[N, T, I]`` with ``batch_first``); optional
         initial state ``h0`` ``[L·D, N, H]``. Returns ``output`` ``[T, N, D·H]``
@@ -58,6 +63,7 @@ class ScratchRNN(nn.Module):
     """
 
     gate_blocks = 1
+    state_names: tuple[str, ...] = ("hidden",)  # the LSTM's state is ("hidden", "cell")
 
     def __init__(
         self,
@@ -91,9 +97,15 @@ class ScratchRNN(nn.Module):
     def _suffixes(self) -> tuple[str, ...]:
         return ("", "_reverse")[: self.directions]
 
-    def cell(self, x: torch.Tensor, state: State, *weights: torch.Tensor) -> State:
+    @staticmethod
+    def cell(x: torch.Tensor, state: State, *weights: torch.Tensor) -> State:
         """One time step; ``state`` is the tuple ``(h,)`` with ``h`` ``[N, H]``."""
         return (rnn_cell(x, state[0], *weights),)
+
+    @staticmethod
+    def gates(x: torch.Tensor, state: State, *weights: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The gate activations of one time step, by name: a vanilla RNN has none."""
+        return {}
 
     def split_state(self, h0: torch.Tensor | None, x: torch.Tensor) -> State:
         """Turn the user's initial state into a tuple of ``[L·D, N, H]`` tensors."""
@@ -142,19 +154,61 @@ class ScratchRNN(nn.Module):
         return output, self.join_state(tuple(torch.stack(f) for f in finals))
 
 
+@torch.no_grad()
+def gate_trace(
+    layer: nn.Module, x: torch.Tensor, kind: type[ScratchRNN]
+) -> dict[str, torch.Tensor]:
+    """Run the first layer (forward direction) of ``layer`` over one sequence, recording its gates.
+
+    ``kind`` is the from-scratch class of the same cell (:class:`ScratchRNN`,
+    :class:`~snippets.sequence_models.lstm.ScratchLSTM` or
+    :class:`~snippets.sequence_models.gru.ScratchGRU`): its ``cell`` and
+    ``gates`` run on ``layer``'s own weights, step by step. That works for the
+    PyTorch layer and for the scratch one, because both name their weights
+    the same way.
+
+    Shapes:
+        ``x`` ``[T, I]`` (one sequence, already embedded) -> a dict of
+        ``[T, H]`` tensors: every gate (LSTM: ``"input"``, ``"forget"``,
+        ``"candidate"``, ``"output"``; GRU: ``"reset"``, ``"update"``,
+        ``"new"``) and the state (``"hidden"``, and ``"cell"`` for an LSTM).
+
+    Raises:
+        TypeError: if ``kind`` is not a :class:`ScratchRNN` class.
+        ValueError: if ``x`` is not 2-D, or ``layer``'s weights do not have
+            the number of gate blocks of ``kind``.
+    """
+    check_tensor(x, "x", ndim=2, floating=True)
+    if not (isinstance(kind, type) and issubclass(kind, ScratchRNN)):
+        raise TypeError(f"kind must be ScratchRNN or a subclass, got {kind!r}")
+    weights = [getattr(layer, f"{n}_l0") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    rows = kind.gate_blocks * layer.hidden_size
+    if weights[0].shape[0] != rows:
+        raise ValueError(
+            f"{kind.__name__} stacks {kind.gate_blocks} gate blocks ({rows} rows of weight_ih_l0), "
+            f"{type(layer).__name__} has {weights[0].shape[0]}: pass the scratch class of its cell"
+        )
+    state = tuple(x.new_zeros(1, layer.hidden_size) for _ in kind.state_names)
+    trace: dict[str, list[torch.Tensor]] = {}
+    for x_t in x:
+        gates = kind.gates(x_t[None], state, *weights)
+        state = kind.cell(x_t[None], state, *weights)
+        for name, value in {**gates, **dict(zip(kind.state_names, state))}.items():
+            trace.setdefault(name, []).append(value[0])
+    return {name: torch.stack(values) for name, values in trace.items()}
+
+
 class RecurrentClassifier(nn.Module):
     """Embed tokens, run a PyTorch RNN, LSTM or GRU, classify from the last hidden state.
 
-    ``forget_bias`` (LSTM only) sets the forget gate's total bias, so that
-    ``f_t = σ(… + forget_bias)`` starts close to 1 and the cell state starts
-    out *remembering*; PyTorch's default initialization gives ``f_t ≈ 0.5``.
+    The recurrent layer is ``self.rnn``; to start an LSTM's forget gates open,
+    call :func:`~snippets.sequence_models.lstm.set_forget_bias` on it.
 
     Shapes:
         ``tokens`` ``[N, T]`` int64 -> logits ``[N, classes]``.
 
     Raises:
-        ValueError: if ``kind`` is not ``"rnn"``, ``"lstm"`` or ``"gru"``, or
-            ``forget_bias`` is given for another kind.
+        ValueError: if ``kind`` is not ``"rnn"``, ``"lstm"`` or ``"gru"``.
     """
 
     def __init__(
@@ -163,23 +217,16 @@ class RecurrentClassifier(nn.Module):
         classes: int,
         hidden: int = 64,
         kind: str = "lstm",
-        forget_bias: float | None = None,
     ) -> None:
         super().__init__()
         check_choice(kind, "kind", ("rnn", "lstm", "gru"))
         check_positive(vocab, "vocab")
         check_positive(classes, "classes")
         check_positive(hidden, "hidden")
-        if forget_bias is not None and kind != "lstm":
-            raise ValueError(f"forget_bias only applies to kind='lstm', got kind={kind!r}")
         self.kind = kind
         self.embed = nn.Embedding(vocab, hidden)
         layer = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[kind]
         self.rnn = layer(hidden, hidden, batch_first=True)
-        if forget_bias is not None:
-            with torch.no_grad():  # rows H:2H of the stacked biases belong to the forget gate
-                self.rnn.bias_ih_l0[hidden : 2 * hidden].fill_(forget_bias)
-                self.rnn.bias_hh_l0[hidden : 2 * hidden].zero_()
         self.head = nn.Linear(hidden, classes)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:

@@ -8,9 +8,14 @@ encoder states (the *context*), and state and context together predict the
 next token. Without attention the decoder sees the source only through its
 initial state: one fixed-size vector for the whole input.
 
-The API is model-agnostic: any module with ``model(src, tgt_in) -> logits``
-can be trained with :func:`train_seq2seq`, decoded with :func:`greedy_decode`
-and scored with :func:`exact_match`.
+Training, decoding and scoring work for any encoder-decoder with two methods,
+``encode(src) -> memory`` and ``decode(tgt_in, memory, src) -> logits``
+(``forward`` being ``decode(tgt_in, encode(src), src)``): :class:`Seq2Seq`
+here and the Transformer's
+:class:`~snippets.transformers.transformer.Seq2SeqTransformer`.
+:func:`teacher_forcing` is the forward function that
+:func:`snippets.common.train.fit` trains them with, :func:`greedy_decode`
+generates with them and :func:`exact_match` scores the strings.
 """
 
 from __future__ import annotations
@@ -19,7 +24,6 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from snippets.common.checks import check_positive, check_tensor
@@ -73,8 +77,10 @@ class LuongAttention(nn.Module):
 class Seq2Seq(nn.Module):
     """Bidirectional-GRU encoder, GRU decoder, optional Luong attention.
 
-    After a forward pass with attention, ``last_attention`` holds the weights
-    ``[N, T, S]`` (output step × source position) for plotting.
+    ``encode`` reads the source once; ``decode`` predicts every position of
+    a decoder input from that memory, and ``forward`` chains the two
+    (teacher forcing). After a pass with attention, ``last_attention`` holds
+    the weights ``[N, T, S]`` (output step × source position) for plotting.
 
     Shapes:
         ``src`` ``[N, S]`` and ``tgt_in`` ``[N, T]`` (int64, 0 = padding) ->
@@ -106,7 +112,12 @@ class Seq2Seq(nn.Module):
         self.last_attention: torch.Tensor | None = None
 
     def encode(self, src: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Encoder states ``[N, S, 2H]`` and the decoder's initial state ``[1, N, 2H]``."""
+        """The memory: encoder states ``[N, S, 2H]`` and the decoder's first state ``[1, N, 2H]``.
+
+        Shapes:
+            ``src`` ``[N, S]`` (int64, 0 = padding).
+        """
+        check_tensor(src, "src", ndim=2, dtype=torch.int64)
         lengths = (src != 0).sum(dim=1).clamp(min=1).cpu()
         packed = pack_padded_sequence(
             self.src_embed(src), lengths, batch_first=True, enforce_sorted=False
@@ -116,103 +127,98 @@ class Seq2Seq(nn.Module):
         summary = torch.cat([h_n[0], h_n[1]], dim=-1)  # last forward and last backward state
         return memory, torch.tanh(self.bridge(summary))[None]
 
-    def forward(self, src: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
-        check_tensor(src, "src", ndim=2, dtype=torch.int64)
+    def decode(
+        self, tgt_in: torch.Tensor, memory: tuple[torch.Tensor, torch.Tensor], src: torch.Tensor
+    ) -> torch.Tensor:
+        """Logits ``[N, T, tgt_vocab]`` for decoder inputs ``[N, T]``, given ``encode(src)``.
+
+        The decoder GRU runs over all ``T`` inputs in one call, starting from
+        the memory's initial state; with attention, every step also reads the
+        encoder states of the real (non-padding) source positions.
+        """
         check_tensor(tgt_in, "tgt_in", ndim=2, dtype=torch.int64)
         if len(src) != len(tgt_in):
             raise ValueError(
                 f"src and tgt_in must hold the same batch size, got {len(src)} and {len(tgt_in)}"
             )
-        memory, h0 = self.encode(src)
+        encoder_states, h0 = memory
         states, _ = self.decoder(self.tgt_embed(tgt_in), h0)  # all T steps in one call
         if self.attend is not None:
-            context, self.last_attention = self.attend(states, memory, src != 0)
+            context, self.last_attention = self.attend(states, encoder_states, src != 0)
             states = torch.cat([states, context], dim=-1)  # [N, T, 4H]
         return self.out(torch.tanh(self.combine(states)))
 
+    def forward(self, src: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
+        """Teacher forcing: logits for every position of ``tgt_in`` at once."""
+        return self.decode(tgt_in, self.encode(src), src)
 
-def train_seq2seq(
-    model: nn.Module,
-    src: torch.Tensor,
-    tgt: torch.Tensor,
-    epochs: int,
-    batch_size: int = 64,
-    lr: float = 3e-3,
-    max_grad_norm: float | None = 1.0,
-    device: torch.device | str = "cpu",
-    seed: int = 0,
-) -> list[float]:
-    """Train ``model(src, tgt_in) -> logits`` with teacher forcing; return the mean loss per epoch.
 
-    The decoder input is ``tgt[:, :-1]`` (starting with ``<bos>``) and the
+def teacher_forcing(
+    model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Forward function for :func:`~snippets.common.train.fit`: feed the true target, shifted.
+
+    ``batch`` is ``(src, tgt)`` with targets framed as ``<bos> … <eos>`` (as
+    from :func:`encode_pairs`). The decoder input is ``tgt[:, :-1]`` and the
     target ``tgt[:, 1:]``: at every step the model predicts the next token
-    given the *true* previous ones. Padding (id 0) is left out of the loss.
+    given the *true* previous ones. Both come back flattened over batch and
+    time, ready for ``nn.CrossEntropyLoss(ignore_index=pad_id)``.
 
     Shapes:
-        ``src`` ``[N, S]``, ``tgt`` ``[N, T]`` (int64, as from :func:`encode_pairs`).
-
-    Raises:
-        ValueError: if the shapes disagree or a size is not positive.
+        ``src`` ``[N, S]``, ``tgt`` ``[N, T + 1]`` -> logits ``[N·T, V]`` and
+        targets ``[N·T]``.
     """
-    check_tensor(src, "src", ndim=2, dtype=torch.int64)
+    src, tgt = batch
     check_tensor(tgt, "tgt", ndim=2, dtype=torch.int64)
-    if len(src) != len(tgt):
-        raise ValueError(
-            f"src and tgt must hold the same number of pairs, got {len(src)} and {len(tgt)}"
-        )
-    check_positive(epochs, "epochs")
-    check_positive(batch_size, "batch_size")
-    model.to(device).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    generator = torch.Generator().manual_seed(seed)
-    history = []
-    for _ in range(epochs):
-        order = torch.randperm(len(src), generator=generator)
-        total = 0.0
-        for start in range(0, len(src), batch_size):
-            idx = order[start : start + batch_size]
-            s, t = src[idx].to(device), tgt[idx].to(device)
-            logits = model(s, t[:, :-1])  # [B, T-1, V]
-            loss = F.cross_entropy(logits.flatten(0, 1), t[:, 1:].flatten(), ignore_index=0)
-            optimizer.zero_grad()
-            loss.backward()
-            if max_grad_norm is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
-            optimizer.step()
-            total += loss.item() * len(idx)
-        history.append(total / len(src))
-    return history
+    logits = model(src, tgt[:, :-1])  # [N, T, V]
+    return logits.flatten(0, 1), tgt[:, 1:].flatten()
 
 
 @torch.no_grad()
 def greedy_decode(
     model: nn.Module, src: torch.Tensor, bos_id: int, eos_id: int, max_len: int
 ) -> torch.Tensor:
-    """Generate outputs token by token, always taking the most likely next token.
+    """Generate target ids one token at a time, always taking the most likely one.
 
-    At step ``k`` the model sees the source and the ``k`` tokens generated so
-    far (recomputed from scratch, which keeps this usable for any
-    ``model(src, tgt_in)``, a Transformer included). Positions after an
-    ``<eos>`` are set to padding (0).
+    ``model`` is any encoder-decoder with ``encode(src) -> memory`` and
+    ``decode(prefix, memory, src) -> logits`` (:class:`Seq2Seq`, or
+    :class:`~snippets.transformers.transformer.Seq2SeqTransformer`). The
+    encoder runs once; at every step the decoder re-reads the prefix generated
+    so far and the most likely next token is appended. Rows that produced
+    ``<eos>`` are padded with ``eos_id`` afterwards, and decoding stops as soon
+    as every row has produced it.
 
     Shapes:
-        ``src`` ``[N, S]`` -> generated ids ``[N, max_len]`` (without ``<bos>``).
+        ``src`` ``[N, S]`` -> ids ``[N, 1 + steps]`` starting with ``bos_id``,
+        ``steps <= max_len``.
 
     Raises:
-        ValueError: if ``max_len`` is not positive.
+        TypeError: if ``model`` has no ``encode`` or ``decode`` method, or
+            ``src`` is not int64.
+        ValueError: if ``src`` is not 2-D or ``max_len`` is not positive.
     """
     check_tensor(src, "src", ndim=2, dtype=torch.int64)
     check_positive(max_len, "max_len")
+    for method in ("encode", "decode"):
+        if not callable(getattr(model, method, None)):
+            raise TypeError(
+                f"model must have encode(src) and decode(prefix, memory, src) methods, "
+                f"{type(model).__name__} has no {method}()"
+            )
     was_training = model.training
     model.eval()
-    ys = torch.full((len(src), 1), bos_id, dtype=torch.int64, device=src.device)
+    memory = model.encode(src)  # the source is read once
+    out = torch.full((len(src), 1), bos_id, dtype=torch.int64, device=src.device)
+    done = torch.zeros(len(src), dtype=torch.bool, device=src.device)
     for _ in range(max_len):
-        next_id = model(src, ys)[:, -1].argmax(dim=-1)  # [N]
-        ys = torch.cat([ys, next_id[:, None]], dim=1)
+        next_id = model.decode(out, memory, src)[:, -1].argmax(dim=-1)  # [N]
+        next_id = next_id.masked_fill(done, eos_id)  # finished rows only repeat <eos>
+        out = torch.cat([out, next_id[:, None]], dim=1)
+        done |= next_id == eos_id
+        if done.all():
+            break
     model.train(was_training)
-    out = ys[:, 1:]
-    after_eos = (out == eos_id).long().cumsum(dim=1) - (out == eos_id).long() > 0
-    return out.masked_fill(after_eos, 0)
+    return out
 
 
 def exact_match(predictions: Sequence[str], targets: Sequence[str]) -> float:

@@ -6,7 +6,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from snippets.common.tokenizers import CharTokenizer
-from snippets.sequence_models.char_lm import CharLM, generate, random_windows, temperature_probs
+from snippets.sequence_models.char_lm import (
+    CharLM,
+    generate,
+    lm_loss,
+    random_windows,
+    temperature_probs,
+)
 
 
 def test_random_windows_targets_are_shifted_inputs():
@@ -56,8 +62,18 @@ def test_char_lm_shapes_and_step_state_matches_full_pass():
 def test_untrained_loss_is_near_uniform():
     model = CharLM(vocab=50)
     ids = torch.randint(50, (4, 20))
-    loss = torch.nn.functional.cross_entropy(model(ids).flatten(0, 1), ids.flatten())
-    assert abs(loss.item() - math.log(50)) < 0.2
+    assert abs(lm_loss(model(ids), ids).item() - math.log(50)) < 0.2
+
+
+def test_lm_loss_is_the_mean_negative_log_probability_of_the_next_token():
+    logits, targets = torch.randn(3, 5, 7), torch.randint(7, (3, 5))
+    log_p = torch.log_softmax(logits, dim=-1)
+    expected = -log_p.gather(2, targets[..., None]).mean()
+    torch.testing.assert_close(lm_loss(logits, targets), expected)
+    with pytest.raises(ValueError, match=r"targets must have shape \(3, 5\)"):
+        lm_loss(logits, targets[:, :4])
+    with pytest.raises(ValueError, match="logits must have 3 dimensions"):
+        lm_loss(logits[0], targets)
 
 
 def test_generate_is_seeded_and_low_temperature_is_greedy():

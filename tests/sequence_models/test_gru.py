@@ -4,7 +4,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from snippets.sequence_models.gru import ScratchGRU, gru_cell, gru_gate_trace, gru_gates
+from snippets.sequence_models.gru import ScratchGRU, gru_cell, gru_gates
+from snippets.sequence_models.lstm import ScratchLSTM
+from snippets.sequence_models.rnn import gate_trace
 
 
 def test_gru_cell_matches_torch_gru_cell():
@@ -45,14 +47,18 @@ def test_update_gate_one_keeps_the_state():
 def test_gru_gate_trace_matches_nn_gru(steps):
     gru = nn.GRU(4, 6)
     x = torch.randn(steps, 4)
-    trace = gru_gate_trace(gru, x)
+    trace = gate_trace(gru, x, ScratchGRU)
+    assert set(trace) == {"reset", "update", "new", "hidden"}
     torch.testing.assert_close(trace["hidden"], gru(x[:, None])[0][:, 0])
     for name in ("reset", "update"):
+        assert trace[name].shape == (steps, 6)
         assert ((trace[name] > 0) & (trace[name] < 1)).all()
 
 
 def test_gru_bad_input():
     with pytest.raises(ValueError, match="x must have 2 dimensions"):
-        gru_gate_trace(nn.GRU(4, 6), torch.randn(3, 1, 4))
+        gate_trace(nn.GRU(4, 6), torch.randn(3, 1, 4), ScratchGRU)
+    with pytest.raises(ValueError, match="ScratchLSTM stacks 4 gate blocks"):
+        gate_trace(nn.GRU(4, 6), torch.randn(3, 4), ScratchLSTM)
     with pytest.raises(ValueError, match="x must have size 4 in dimension -1"):
         ScratchGRU(4, 6)(torch.randn(3, 1, 5))

@@ -4,7 +4,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from snippets.sequence_models.lstm import ScratchLSTM, lstm_cell, lstm_gate_trace, lstm_gates
+from snippets.sequence_models.lstm import ScratchLSTM, lstm_cell, lstm_gates, set_forget_bias
+from snippets.sequence_models.rnn import gate_trace
 
 
 def test_lstm_cell_matches_torch_lstm_cell():
@@ -53,7 +54,8 @@ def test_gate_order_is_input_forget_candidate_output():
 def test_gate_trace_matches_nn_lstm_and_gates_are_in_range(steps):
     lstm = nn.LSTM(4, 6)
     x = torch.randn(steps, 4)
-    trace = lstm_gate_trace(lstm, x)
+    trace = gate_trace(lstm, x, ScratchLSTM)
+    assert set(trace) == {"input", "forget", "candidate", "output", "hidden", "cell"}
     out, (h_n, c_n) = lstm(x[:, None])
     torch.testing.assert_close(trace["hidden"], out[:, 0])
     torch.testing.assert_close(trace["cell"][-1], c_n[0, 0])
@@ -61,6 +63,38 @@ def test_gate_trace_matches_nn_lstm_and_gates_are_in_range(steps):
         assert trace[name].shape == (steps, 6)
         assert ((trace[name] > 0) & (trace[name] < 1)).all()
     assert (trace["candidate"].abs() < 1).all()
+    scratch = ScratchLSTM(4, 6)
+    scratch.load_state_dict(lstm.state_dict())
+    for name, values in gate_trace(scratch, x, ScratchLSTM).items():
+        torch.testing.assert_close(values, trace[name])
+
+
+@pytest.mark.parametrize("make", [nn.LSTM, ScratchLSTM, nn.LSTMCell])
+def test_set_forget_bias_sets_rows_h_to_2h_of_every_layer_and_direction(make):
+    kwargs = {} if make is nn.LSTMCell else dict(num_layers=2, bidirectional=True)
+    lstm = make(3, 5, **kwargs)
+    before = {n: p.detach().clone() for n, p in lstm.named_parameters()}
+    assert set_forget_bias(lstm, 3.0) is lstm
+    biases = [n for n in before if n.startswith("bias_")]
+    assert len(biases) == (2 if make is nn.LSTMCell else 8)
+    for name, param in lstm.named_parameters():
+        expected = before[name].clone()
+        if name.startswith("bias_ih"):
+            expected[5:10] = 3.0
+        elif name.startswith("bias_hh"):
+            expected[5:10] = 0.0
+        assert torch.equal(param, expected), name  # only the forget gate's rows change
+    suffix = "" if make is nn.LSTMCell else "_l0"
+    weights = [getattr(lstm, n + suffix) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    gates = lstm_gates(torch.zeros(1, 3), torch.zeros(1, 5), *weights)
+    torch.testing.assert_close(gates["forget"], torch.sigmoid(torch.full((1, 5), 3.0)))
+
+
+def test_set_forget_bias_gives_the_same_lstm_in_both_layouts():
+    reference, scratch = nn.LSTM(3, 5, batch_first=True), ScratchLSTM(3, 5, batch_first=True)
+    scratch.load_state_dict(set_forget_bias(reference, 2.0).state_dict())
+    x = torch.randn(2, 4, 3)
+    torch.testing.assert_close(set_forget_bias(scratch, 2.0)(x)[0], reference(x)[0])
 
 
 def test_forget_gate_one_and_input_gate_zero_keeps_the_cell():
@@ -78,4 +112,8 @@ def test_scratch_lstm_bad_input():
     with pytest.raises(ValueError, match="h0 must have shape"):
         scratch(torch.randn(3, 2, 5), (torch.zeros(1, 3, 7), torch.zeros(1, 3, 7)))
     with pytest.raises(ValueError, match="x must have 2 dimensions"):
-        lstm_gate_trace(nn.LSTM(5, 7), torch.randn(3, 1, 5))
+        gate_trace(nn.LSTM(5, 7), torch.randn(3, 1, 5), ScratchLSTM)
+    with pytest.raises(ValueError, match="LSTM biases"):
+        set_forget_bias(nn.LSTM(5, 7, bias=False), 1.0)
+    with pytest.raises(ValueError, match="LSTM biases"):
+        set_forget_bias(nn.GRU(5, 7), 1.0)

@@ -7,6 +7,7 @@ from torch import nn
 from snippets.sequence_models.rnn import (
     RecurrentClassifier,
     ScratchRNN,
+    gate_trace,
     input_gradient_norms,
     rnn_cell,
 )
@@ -98,16 +99,28 @@ def test_recurrent_classifier_shapes(kind):
     assert model(torch.randint(10, (3, 12))).shape == (3, 4)
 
 
-def test_recurrent_classifier_forget_bias_and_bad_input():
-    model = RecurrentClassifier(10, 4, hidden=8, kind="lstm", forget_bias=3.0)
-    total = model.rnn.bias_ih_l0 + model.rnn.bias_hh_l0
-    torch.testing.assert_close(total[8:16], torch.full((8,), 3.0))
+def test_recurrent_classifier_bad_input():
+    model = RecurrentClassifier(10, 4, hidden=8, kind="lstm")
     with pytest.raises(ValueError, match="kind must be one of"):
         RecurrentClassifier(10, 4, kind="transformer")
-    with pytest.raises(ValueError, match="forget_bias only applies to kind='lstm'"):
-        RecurrentClassifier(10, 4, kind="gru", forget_bias=1.0)
     with pytest.raises(TypeError, match="tokens must have dtype torch.int64"):
         model(torch.zeros(2, 3))
+
+
+@given(st.integers(1, 12))
+def test_gate_trace_of_a_vanilla_rnn_is_its_hidden_state(steps):
+    rnn = nn.RNN(4, 6)
+    x = torch.randn(steps, 4)
+    trace = gate_trace(rnn, x, ScratchRNN)
+    assert list(trace) == ["hidden"]  # no gates
+    torch.testing.assert_close(trace["hidden"], rnn(x[:, None])[0][:, 0])
+
+
+def test_gate_trace_bad_input():
+    with pytest.raises(ValueError, match="x must have 2 dimensions"):
+        gate_trace(nn.RNN(4, 6), torch.randn(3, 1, 4), ScratchRNN)
+    with pytest.raises(TypeError, match="kind must be ScratchRNN or a subclass"):
+        gate_trace(nn.RNN(4, 6), torch.randn(3, 4), nn.RNN)
 
 
 def test_input_gradient_norms_match_jacobian():

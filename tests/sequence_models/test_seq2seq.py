@@ -2,8 +2,11 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+from torch import nn
 
+from snippets.common.data import make_loader
 from snippets.common.tokenizers import CharTokenizer
+from snippets.common.train import fit
 from snippets.sequence_models.data import date_pairs
 from snippets.sequence_models.seq2seq import (
     LuongAttention,
@@ -11,8 +14,9 @@ from snippets.sequence_models.seq2seq import (
     encode_pairs,
     exact_match,
     greedy_decode,
-    train_seq2seq,
+    teacher_forcing,
 )
+from snippets.transformers.transformer import Seq2SeqTransformer
 
 
 def small_task(n=64):
@@ -76,27 +80,116 @@ def test_decoder_is_causal():
     torch.testing.assert_close(model(src, changed)[:, :5], full[:, :5])
 
 
-def test_training_fits_a_small_set_and_greedy_decode_recovers_it():
+def test_encode_then_decode_is_the_forward_pass():
+    _, src_tok, tgt_tok, src, tgt = small_task(4)
+    model = Seq2Seq(len(src_tok), len(tgt_tok), embed=8, hidden=8).eval()
+    memory = model.encode(src)
+    torch.testing.assert_close(model.decode(tgt[:, :-1], memory, src), model(src, tgt[:, :-1]))
+
+
+def test_teacher_forcing_feeds_the_shifted_target():
+    _, src_tok, tgt_tok, src, tgt = small_task(4)
+    model = Seq2Seq(len(src_tok), len(tgt_tok), embed=8, hidden=8).eval()
+    outputs, targets = teacher_forcing(model, (src, tgt))
+    steps = tgt.shape[1] - 1
+    assert outputs.shape == (4 * steps, len(tgt_tok))
+    torch.testing.assert_close(outputs, model(src, tgt[:, :-1]).flatten(0, 1))
+    assert torch.equal(targets, tgt[:, 1:].flatten())
+
+
+def test_fit_with_teacher_forcing_learns_a_small_set_and_greedy_decode_recovers_it():
     torch.manual_seed(0)
     pairs, src_tok, tgt_tok, src, tgt = small_task(32)
     model = Seq2Seq(len(src_tok), len(tgt_tok), embed=16, hidden=32)
-    losses = train_seq2seq(model, src, tgt, epochs=80, batch_size=32, lr=1e-2)
-    assert losses[-1] < 0.1 * losses[0]
+    history = fit(
+        model,
+        make_loader(src, tgt, batch_size=32, seed=0),
+        nn.CrossEntropyLoss(ignore_index=tgt_tok.pad_id),
+        torch.optim.Adam(model.parameters(), lr=1e-2),
+        epochs=80,
+        max_grad_norm=1.0,
+        forward=teacher_forcing,
+    )
+    assert history.train_loss[-1] < 0.1 * history.train_loss[0]
     ids = greedy_decode(model, src, tgt_tok.bos_id, tgt_tok.eos_id, max_len=11)
-    assert ids.shape == (32, 11)
+    assert ids.shape[0] == 32 and ids.shape[1] <= 12
+    assert (ids[:, 0] == tgt_tok.bos_id).all()
     predictions = [tgt_tok.decode(row) for row in ids]
     assert exact_match(predictions, [t for _, t in pairs]) >= 0.9
 
 
-def test_greedy_decode_pads_after_eos():
-    class Fixed(torch.nn.Module):  # always predicts token 2 (<eos>) after 3 steps
-        def forward(self, src, ys):
-            logits = torch.zeros(len(src), ys.shape[1], 6)
-            logits[:, :, 5 if ys.shape[1] < 3 else 2] = 1.0
-            return logits
+def brute_greedy(model, src, bos_id, eos_id, max_len):
+    """Reference: one source at a time, the whole model re-run on the prefix at every step."""
+    rows = []
+    for one in src:
+        ys = [bos_id]
+        for _ in range(max_len):
+            logits = model(one[None], torch.tensor([ys]))  # [1, len(ys), V]
+            ys.append(int(logits[0, -1].argmax()))
+            if ys[-1] == eos_id:
+                break
+        rows.append(ys)
+    width = max(len(ys) for ys in rows)
+    return torch.tensor([ys + [eos_id] * (width - len(ys)) for ys in rows])
 
-    out = greedy_decode(Fixed(), torch.ones(2, 4, dtype=torch.int64), 1, 2, max_len=6)
-    assert out.tolist() == [[5, 5, 2, 0, 0, 0]] * 2
+
+def small_model(kind):
+    if kind == "transformer":
+        sizes = dict(d_model=16, nhead=2, num_encoder_layers=1, num_decoder_layers=1)
+        model = Seq2SeqTransformer(12, 9, **sizes, dim_feedforward=32, dropout=0.0)
+        head = model.generator
+    else:
+        model = Seq2Seq(12, 9, embed=8, hidden=8, attention=kind == "rnn with attention")
+        head = model.out
+    with torch.no_grad():  # larger output weights: outputs depend on the input, <eos> comes early
+        nn.init.normal_(head.weight, std=2.0)
+    return model.eval()
+
+
+@pytest.mark.parametrize("kind", ["rnn with attention", "rnn", "transformer"])
+def test_greedy_decode_matches_a_step_by_step_argmax(kind):
+    bos, eos, max_len = 1, 2, 8
+    padded_rows = 0
+    for seed in range(5):
+        torch.manual_seed(seed)
+        model = small_model(kind)
+        src = torch.randint(1, 12, (8, 7))
+        lengths = torch.randint(1, 8, (8,))
+        src[torch.arange(7)[None] >= lengths[:, None]] = 0  # right padding, as in a batch
+        out = greedy_decode(model, src, bos, eos, max_len)
+        assert torch.equal(out, brute_greedy(model, src, bos, eos, max_len))
+        ended = (out[:, 1:-1] == eos).any(dim=1)  # <eos> before the last column: padded after
+        padded_rows += int(ended.sum())
+    assert padded_rows > 0  # the random models did exercise the padding after <eos>
+
+
+class Scripted(nn.Module):
+    """A fake encoder-decoder: row ``i`` writes token 5 until step ``stops[i]``, then ``<eos>``."""
+
+    def __init__(self, stops):
+        super().__init__()
+        self.stops = torch.tensor(stops)
+        self.encoded = 0
+
+    def encode(self, src):
+        self.encoded += 1
+        return None
+
+    def decode(self, prefix, memory, src):
+        logits = torch.zeros(len(src), prefix.shape[1], 6)
+        step = prefix.shape[1]
+        logits[:, -1, 5] = 1.0
+        logits[self.stops <= step, -1, 2] = 2.0
+        return logits
+
+
+def test_greedy_decode_pads_finished_rows_with_eos_and_stops_early():
+    model = Scripted([1, 3])
+    out = greedy_decode(model, torch.ones(2, 4, dtype=torch.int64), 1, 2, max_len=6)
+    assert out.tolist() == [[1, 2, 2, 2], [1, 5, 5, 2]]
+    assert model.encoded == 1  # the source is encoded once, not at every step
+    out = greedy_decode(Scripted([9, 9]), torch.ones(2, 4, dtype=torch.int64), 1, 2, max_len=3)
+    assert out.tolist() == [[1, 5, 5, 5]] * 2  # max_len reached without <eos>
 
 
 def test_exact_match_and_bad_input():
@@ -107,11 +200,15 @@ def test_exact_match_and_bad_input():
         exact_match([], [])
     _, src_tok, tgt_tok, src, tgt = small_task(4)
     model = Seq2Seq(len(src_tok), len(tgt_tok), embed=8, hidden=8)
-    with pytest.raises(ValueError, match="same number of pairs"):
-        train_seq2seq(model, src, tgt[:2], epochs=1)
     with pytest.raises(ValueError, match="same batch size"):
         model(src, tgt[:2])
     with pytest.raises(ValueError, match="max_len must be > 0"):
         greedy_decode(model, src, 1, 2, max_len=0)
+    with pytest.raises(TypeError, match="Linear has no encode()"):
+        greedy_decode(nn.Linear(3, 3), src, 1, 2, max_len=4)
+    with pytest.raises(TypeError, match="src must have dtype torch.int64"):
+        greedy_decode(model, src.float(), 1, 2, max_len=4)
+    with pytest.raises(ValueError, match="src must have 2 dimensions"):
+        greedy_decode(model, src[0], 1, 2, max_len=4)
     with pytest.raises(TypeError, match="src must have dtype torch.int64"):
         model(src.float(), tgt)
