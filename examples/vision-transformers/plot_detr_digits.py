@@ -24,6 +24,7 @@ from matplotlib.patches import Rectangle
 from snippets.common.device import pick_device, preset
 from snippets.common.plotting import PALETTE, plot_curves, use_style
 from snippets.common.seed import seed_everything
+from snippets.common.train import fit
 from snippets.vision_transformers.boxes import box_cxcywh_to_xyxy, box_iou
 from snippets.vision_transformers.data import digit_canvas
 from snippets.vision_transformers.detr import DETR, average_precision, detect, set_loss
@@ -69,41 +70,63 @@ model.to(device)
 print("parameters:", sum(p.numel() for p in model.parameters()))
 
 # %%
-# Train with the set loss. The targets are lists (each canvas holds its own
-# number of digits), so this loop calls :func:`snippets.vision_transformers.detr.set_loss` itself
-# instead of the site's ``fit``; the steps are the same five. Gradient
-# clipping and a one-cycle learning-rate schedule keep the early steps, when
-# the matching still changes from step to step, stable.
+# Train with the set loss and the site's ``fit``. Each canvas holds its own
+# number of digits, so a batch is ``(images, (labels, boxes))`` with the
+# targets as lists, one tensor per canvas (``fit`` moves the nested tensors
+# to the device). The batches are drawn in a new random order every epoch;
+# the model returns a tuple ``(logits, boxes)``, and the loss function unpacks
+# both into :func:`snippets.vision_transformers.detr.set_loss` and records
+# its three parts for the plot. Gradient clipping and a one-cycle
+# learning-rate schedule, stepped after every batch, keep the early steps,
+# when the matching still changes from step to step, stable.
 batch_size = 32
-steps = epochs * -(-n_train // batch_size)
-optimizer = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
-schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, 2e-3, total_steps=steps, pct_start=0.1)
-history: dict[str, list[float]] = {"class": [], "l1": [], "giou": []}
-for epoch in range(epochs):
-    model.train()
-    sums = dict.fromkeys(history, 0.0)
-    order = torch.randperm(n_train, generator=generator)
-    for start in range(0, n_train, batch_size):
-        index = order[start : start + batch_size]
-        logits, boxes = model(train.images[index].to(device))
-        losses = set_loss(
-            logits,
-            boxes,
-            [train_labels[i].to(device) for i in index],
-            [train.boxes[i].to(device) for i in index],
-        )
-        optimizer.zero_grad()
-        losses["total"].backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=0.5)
-        optimizer.step()
-        schedule.step()
-        for key in sums:
-            sums[key] += losses[key].item() * len(index) / n_train
-    for key in history:
-        history[key].append(sums[key])
-    print(f"epoch {epoch + 1}: " + ", ".join(f"{k} {v[-1]:.3f}" for k, v in history.items()))
+steps_per_epoch = -(-n_train // batch_size)
 
-plot_curves(history, title="The three parts of the set loss (training)", log_y=True)
+
+class ShuffledCanvases:
+    """The training canvases in batches, in a new order each time it is iterated."""
+
+    def __iter__(self):
+        order = torch.randperm(n_train, generator=generator)
+        for start in range(0, n_train, batch_size):
+            index = order[start : start + batch_size].tolist()
+            labels = [train_labels[i] for i in index]
+            boxes = [train.boxes[i] for i in index]
+            yield train.images[index], (labels, boxes)
+
+
+parts: dict[str, list[float]] = {"class": [], "l1": [], "giou": []}  # one value per step
+
+
+def detr_loss(outputs, targets):
+    losses = set_loss(*outputs, *targets)  # logits, boxes, target labels, target boxes
+    for key in parts:
+        parts[key].append(losses[key].item())
+    return losses["total"]
+
+
+optimizer = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
+schedule = torch.optim.lr_scheduler.OneCycleLR(
+    optimizer, 2e-3, total_steps=epochs * steps_per_epoch, pct_start=0.1
+)
+history = fit(
+    model,
+    ShuffledCanvases(),
+    detr_loss,
+    optimizer,
+    epochs,
+    device,
+    max_grad_norm=0.5,
+    scheduler=schedule,
+    forward=lambda m, batch: (m(batch[0]), batch[1]),
+)
+# every epoch has the same number of equal batches: average each part per epoch
+per_epoch = {k: torch.tensor(v).reshape(epochs, -1).mean(1).tolist() for k, v in parts.items()}
+for epoch in range(epochs):
+    losses = ", ".join(f"{k} {v[epoch]:.3f}" for k, v in per_epoch.items())
+    print(f"epoch {epoch + 1}: total {history.train_loss[epoch]:.3f} ({losses})")
+
+plot_curves(per_epoch, title="The three parts of the set loss (training)", log_y=True)
 plt.show()
 
 # %%

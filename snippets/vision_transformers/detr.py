@@ -18,6 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from snippets.common.checks import check_positive, check_tensor
+from snippets.transformers.positional import sinusoidal_features
+from snippets.transformers.transformer import Decoder, DecoderLayer, Encoder, EncoderLayer
 from snippets.vision_transformers.boxes import box_cxcywh_to_xyxy, box_iou, generalized_box_iou
 from snippets.vision_transformers.matcher import match_batch
 
@@ -27,9 +29,11 @@ def sine_position_encoding_2d(
 ) -> torch.Tensor:
     """Fixed 2-D sine/cosine position encoding of a ``height × width`` grid.
 
-    Half of the ``dim`` channels encode the row, half the column, each with the
-    sines and cosines of the Transformer's 1-D encoding at geometrically spaced
-    frequencies (DETR's default, with coordinates scaled to ``[0, 2π]``).
+    Half of the ``dim`` channels encode the row, half the column, each with
+    the Transformer's 1-D encoding
+    (:func:`~snippets.transformers.positional.sinusoidal_features` with
+    ``dim/2`` features, laid out as ``[sin…, cos…]``, base ``temperature``)
+    of the coordinate scaled to ``[0, 2π]``, as in DETR.
 
     Shapes:
         -> ``[height * width, dim]``, row-major (the order of ``flatten(2)``).
@@ -42,14 +46,10 @@ def sine_position_encoding_2d(
     check_positive(dim, "dim")
     if dim % 4:
         raise ValueError(f"dim must be a multiple of 4, got {dim}")
-    quarter = dim // 4
-    frequencies = temperature ** (-torch.arange(quarter, dtype=torch.float32) / quarter)
     ys = (torch.arange(height, dtype=torch.float32) + 0.5) / height * 2 * math.pi
     xs = (torch.arange(width, dtype=torch.float32) + 0.5) / width * 2 * math.pi
-    y_angles = ys[:, None] * frequencies  # [H, dim/4]
-    x_angles = xs[:, None] * frequencies  # [W, dim/4]
-    y_code = torch.cat([y_angles.sin(), y_angles.cos()], dim=1)  # [H, dim/2]
-    x_code = torch.cat([x_angles.sin(), x_angles.cos()], dim=1)  # [W, dim/2]
+    y_code = sinusoidal_features(ys, dim // 2, temperature, interleave=False)  # [H, dim/2]
+    x_code = sinusoidal_features(xs, dim // 2, temperature, interleave=False)  # [W, dim/2]
     grid = torch.cat(
         [
             y_code[:, None, :].expand(height, width, dim // 2),
@@ -87,12 +87,13 @@ def make_backbone(in_channels: int = 1, dim: int = 64) -> nn.Sequential:
 class DETR(nn.Module):
     """A small DETR: backbone, transformer encoder-decoder, object queries, two heads.
 
-    The encoder and decoder are PyTorch's own pre-norm
-    :class:`~torch.nn.TransformerEncoderLayer` and
-    :class:`~torch.nn.TransformerDecoderLayer`. One simplification against the
-    paper: the position encoding is added to the features once, before the
-    encoder, and the object queries are the decoder's input, instead of adding
-    both to the queries and keys inside every layer.
+    The encoder and decoder are stacks of the pre-norm
+    :class:`~snippets.transformers.transformer.EncoderLayer` and
+    :class:`~snippets.transformers.transformer.DecoderLayer` of the
+    Transformer chapter, each ending in a LayerNorm. One simplification
+    against the paper: the position encoding is added to the features once,
+    before the encoder, and the object queries are the decoder's input,
+    instead of adding both to the queries and keys inside every layer.
 
     Shapes:
         ``images`` ``[N, C, H, W]`` -> ``logits`` ``[N, queries, classes + 1]``
@@ -124,16 +125,10 @@ class DETR(nn.Module):
             raise ValueError(f"dim must be divisible by heads and by 4, got {dim} and {heads}")
         self.num_classes = num_classes
         self.backbone = make_backbone(in_channels, dim)
-        encoder_layer = nn.TransformerEncoderLayer(
-            dim, heads, ff_dim, dropout, batch_first=True, norm_first=True
-        )
-        self.encoder = nn.TransformerEncoder(
-            encoder_layer, encoder_layers, norm=nn.LayerNorm(dim), enable_nested_tensor=False
-        )
-        decoder_layer = nn.TransformerDecoderLayer(
-            dim, heads, ff_dim, dropout, batch_first=True, norm_first=True
-        )
-        self.decoder = nn.TransformerDecoder(decoder_layer, decoder_layers, norm=nn.LayerNorm(dim))
+        encoder_layer = EncoderLayer(dim, heads, ff_dim, dropout, norm_first=True)
+        self.encoder = Encoder(encoder_layer, encoder_layers, norm=nn.LayerNorm(dim))
+        decoder_layer = DecoderLayer(dim, heads, ff_dim, dropout, norm_first=True)
+        self.decoder = Decoder(decoder_layer, decoder_layers, norm=nn.LayerNorm(dim))
         self.queries = nn.Parameter(torch.randn(num_queries, dim) * 0.1)  # learned object queries
         self.class_head = nn.Linear(dim, num_classes + 1)
         self.box_head = nn.Sequential(

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from snippets.common.checks import check_positive, check_tensor
+from snippets.transformers.transformer import Encoder, EncoderLayer
 
 
 def _check_images(images: object, patch_size: int) -> torch.Tensor:
@@ -106,9 +107,10 @@ class ViT(nn.Module):
     """A Vision Transformer classifier.
 
     ``[class] + patch tokens`` plus learned position embeddings go through
-    ``depth`` pre-norm Transformer encoder layers (PyTorch's
-    :class:`~torch.nn.TransformerEncoderLayer` with GELU, as in the paper);
-    a final LayerNorm and a linear head read the class token.
+    ``depth`` pre-norm Transformer encoder layers with GELU, as in the paper
+    (the :class:`~snippets.transformers.transformer.EncoderLayer` of the
+    Transformer chapter); a final LayerNorm and a linear head read the class
+    token.
 
     Shapes:
         ``images`` ``[N, C, H, W]`` -> logits ``[N, num_classes]``.
@@ -143,10 +145,8 @@ class ViT(nn.Module):
         self.patch_embed = PatchEmbedding(in_channels, dim, patch_size)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.pos_embed = nn.Parameter(torch.randn(1, 1 + self.grid**2, dim) * 0.02)
-        layer = nn.TransformerEncoderLayer(
-            dim, heads, mlp_dim, dropout, activation="gelu", batch_first=True, norm_first=True
-        )
-        self.encoder = nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
+        layer = EncoderLayer(dim, heads, mlp_dim, dropout, activation="gelu", norm_first=True)
+        self.encoder = Encoder(layer, depth)  # ``depth`` copies of the layer
         self.norm = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, num_classes)
 
@@ -174,9 +174,10 @@ class ViT(nn.Module):
 def attention_maps(model: ViT, images: torch.Tensor) -> torch.Tensor:
     """Self-attention weights of every encoder layer, averaged over heads.
 
-    Runs the encoder layer by layer, asking each layer's
-    :class:`~torch.nn.MultiheadAttention` for its weights on the same
-    normalized input the layer sees (the layers are pre-norm).
+    Asks every encoder layer to keep its attention weights
+    (``keep_weights``), runs the encoder once, reads them and restores the
+    setting. Call ``model.eval()`` first: in training mode the weights are
+    those after dropout.
 
     Shapes:
         ``images`` ``[N, C, H, W]`` -> ``[depth, N, T, T]`` with
@@ -184,13 +185,16 @@ def attention_maps(model: ViT, images: torch.Tensor) -> torch.Tensor:
         attention, so every row sums to 1.
     """
     check_tensor(images, "images", ndim=4, floating=True)
-    x = model.embed(images)
-    maps = []
-    for layer in model.encoder.layers:
-        h = layer.norm1(x)
-        _, weights = layer.self_attn(h, h, h, need_weights=True, average_attn_weights=True)
-        maps.append(weights)
-        x = layer(x)
+    layers = model.encoder.layers
+    kept = [layer.keep_weights for layer in layers]
+    try:
+        for layer in layers:
+            layer.keep_weights = True
+        model.encoder(model.embed(images))
+        maps = [layer.attention_weights.mean(dim=1) for layer in layers]  # mean over heads
+    finally:
+        for layer, keep in zip(layers, kept):
+            layer.keep_weights = keep
     return torch.stack(maps)
 
 

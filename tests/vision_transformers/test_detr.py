@@ -3,6 +3,7 @@ import math
 import pytest
 import torch
 
+from snippets.transformers.transformer import Decoder, DecoderLayer, Encoder, EncoderLayer
 from snippets.vision_transformers.detr import (
     DETR,
     Detection,
@@ -24,8 +25,27 @@ def test_sine_position_encoding_by_hand():
     assert code[4, 2].item() == pytest.approx(math.cos(y), abs=1e-6)
     assert code[4, 4].item() == pytest.approx(math.sin(x), abs=1e-6)
     assert code[4, 6].item() == pytest.approx(math.cos(x), abs=1e-6)
+    # the second frequency is 10000^(-1/2) = 0.01 (frequency k is 10000^(-k/(dim/4)))
+    assert code[4, 1].item() == pytest.approx(math.sin(0.01 * y), abs=1e-6)
+    assert code[4, 3].item() == pytest.approx(math.cos(0.01 * y), abs=1e-6)
+    assert code[4, 7].item() == pytest.approx(math.cos(0.01 * x), abs=1e-6)
     assert len({tuple(row.tolist()) for row in code}) == 6  # every position distinct
     torch.testing.assert_close(code[:3, :4], code[:3, :4][:1].expand(3, 4))  # same row, same y
+
+
+def test_sine_position_encoding_matches_detr_formula():
+    # DETR's formula written out: omega_k = t^(-k/(dim/4)) for k < dim/4, [sin, cos] of each axis
+    height, width, dim, t = 3, 5, 16, 100.0
+    omega = t ** (-torch.arange(dim // 4, dtype=torch.float64) / (dim // 4))
+    ys = (torch.arange(height, dtype=torch.float64) + 0.5) / height * 2 * math.pi
+    xs = (torch.arange(width, dtype=torch.float64) + 0.5) / width * 2 * math.pi
+    want = torch.zeros(height, width, dim, dtype=torch.float64)
+    for r in range(height):
+        for c in range(width):
+            y, x = ys[r] * omega, xs[c] * omega
+            want[r, c] = torch.cat([y.sin(), y.cos(), x.sin(), x.cos()])
+    code = sine_position_encoding_2d(height, width, dim, temperature=t)
+    torch.testing.assert_close(code.double(), want.reshape(-1, dim), rtol=0, atol=1e-6)
 
 
 def test_backbone_and_detr_shapes():
@@ -34,6 +54,35 @@ def test_backbone_and_detr_shapes():
     logits, boxes = model(torch.rand(2, 1, 32, 32))
     assert logits.shape == (2, 5, 4) and boxes.shape == (2, 5, 4)
     assert (boxes > 0).all() and (boxes < 1).all()  # normalized (cx, cy, w, h)
+
+
+def test_detr_transformer_is_the_sites_pre_norm_stack():
+    model = DETR(num_classes=2, dim=32, heads=4, encoder_layers=2, decoder_layers=3, ff_dim=64)
+    model.eval()
+    assert isinstance(model.encoder, Encoder) and isinstance(model.decoder, Decoder)
+    assert [type(layer) for layer in model.encoder.layers] == [EncoderLayer] * 2
+    assert [type(layer) for layer in model.decoder.layers] == [DecoderLayer] * 3
+    # the same weights in PyTorch's own pre-norm stacks (ReLU, final LayerNorm) agree
+    encoder = torch.nn.TransformerEncoder(
+        torch.nn.TransformerEncoderLayer(32, 4, 64, 0.0, batch_first=True, norm_first=True),
+        2,
+        norm=torch.nn.LayerNorm(32),
+        enable_nested_tensor=False,
+    ).eval()
+    decoder = torch.nn.TransformerDecoder(
+        torch.nn.TransformerDecoderLayer(32, 4, 64, 0.0, batch_first=True, norm_first=True),
+        3,
+        norm=torch.nn.LayerNorm(32),
+    ).eval()
+    encoder.load_state_dict(model.encoder.state_dict())
+    decoder.load_state_dict(model.decoder.state_dict())
+    tokens, queries = torch.randn(2, 16, 32), torch.randn(2, 5, 32)
+    with torch.no_grad():
+        memory = model.encoder(tokens)
+        torch.testing.assert_close(memory, encoder(tokens), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(
+            model.decoder(queries, memory), decoder(queries, memory), rtol=1e-5, atol=1e-5
+        )
 
 
 def test_queries_are_a_set_without_order():

@@ -3,6 +3,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from snippets.transformers.transformer import Encoder, EncoderLayer
 from snippets.vision_transformers.vit import (
     LinearPatchEmbedding,
     PatchEmbedding,
@@ -56,8 +57,11 @@ def test_vit_shapes_and_class_token():
     assert model(images).shape == (3, 7)
 
 
-def test_vit_encoder_is_pytorch_reference_stack():
+def test_vit_encoder_is_the_pre_norm_gelu_stack():
     model = ViT(image_size=8, patch_size=4, dim=16, depth=2, heads=2, mlp_dim=32).eval()
+    assert isinstance(model.encoder, Encoder) and model.encoder.norm is None
+    assert all(isinstance(layer, EncoderLayer) for layer in model.encoder.layers)
+    assert len(model.encoder.layers) == 2
     images = torch.randn(2, 1, 8, 8)
     x = model.embed(images)
     for layer in model.encoder.layers:  # pre-norm: x + MHA(LN(x)), then x + MLP(LN(x))
@@ -68,21 +72,50 @@ def test_vit_encoder_is_pytorch_reference_stack():
     torch.testing.assert_close(model(images), model.head(model.norm(x[:, 0])))
 
 
+def test_vit_encoder_matches_pytorch_reference():
+    # the same weights in PyTorch's own pre-norm GELU encoder give the same tokens
+    model = ViT(image_size=8, patch_size=4, dim=16, depth=2, heads=2, mlp_dim=32).eval()
+    layer = torch.nn.TransformerEncoderLayer(
+        16, 2, 32, 0.0, activation="gelu", batch_first=True, norm_first=True
+    )
+    reference = torch.nn.TransformerEncoder(layer, 2, enable_nested_tensor=False).eval()
+    reference.load_state_dict(model.encoder.state_dict())
+    tokens = model.embed(torch.randn(3, 1, 8, 8))
+    torch.testing.assert_close(model.encoder(tokens), reference(tokens), rtol=1e-5, atol=1e-5)
+
+
+def _attention_by_hand(layer: EncoderLayer, x: torch.Tensor, heads: int) -> torch.Tensor:
+    """softmax(q kᵀ / √d) of the layer's attention on its normed input, averaged over heads."""
+    n, t, dim = x.shape
+    h = torch.nn.functional.layer_norm(
+        x, (dim,), layer.norm1.weight, layer.norm1.bias, layer.norm1.eps
+    )
+    w_q, w_k, _ = layer.self_attn.in_proj_weight.chunk(3)
+    b_q, b_k, _ = layer.self_attn.in_proj_bias.chunk(3)
+    q, k = h @ w_q.T + b_q, h @ w_k.T + b_k
+    q, k = (u.reshape(n, t, heads, dim // heads).transpose(1, 2) for u in (q, k))
+    return ((q @ k.transpose(-1, -2)) / (dim // heads) ** 0.5).softmax(-1).mean(1)
+
+
 def test_attention_maps_match_the_layers_attention():
     model = ViT(image_size=8, patch_size=4, dim=16, depth=3, heads=2, mlp_dim=32).eval()
     images = torch.randn(2, 1, 8, 8)
     maps = attention_maps(model, images)
     assert maps.shape == (3, 2, 5, 5)
     torch.testing.assert_close(maps.sum(-1), torch.ones(3, 2, 5))
-    # first layer recomputed by hand: softmax(q k^T / sqrt(d)) averaged over heads
-    layer = model.encoder.layers[0]
-    h = layer.norm1(model.embed(images))
-    q, k, _ = torch.nn.functional.linear(h, layer.self_attn.in_proj_weight).chunk(3, dim=-1)
-    q = q + layer.self_attn.in_proj_bias[:16]
-    k = k + layer.self_attn.in_proj_bias[16:32]
-    q, k = (t.reshape(2, 5, 2, 8).transpose(1, 2) for t in (q, k))
-    by_hand = ((q @ k.transpose(-1, -2)) / 8**0.5).softmax(-1).mean(1)
-    torch.testing.assert_close(maps[0], by_hand.detach())
+    with torch.no_grad():  # every layer recomputed by hand, on the tokens entering it
+        x = model.embed(images)
+        for depth, layer in enumerate(model.encoder.layers):
+            torch.testing.assert_close(maps[depth], _attention_by_hand(layer, x, heads=2))
+            x = layer(x)
+    assert not any(layer.keep_weights for layer in model.encoder.layers)  # setting restored
+
+
+def test_attention_maps_restore_keep_weights():
+    model = ViT(image_size=8, patch_size=4, dim=16, depth=2, heads=2, mlp_dim=32).eval()
+    model.encoder.layers[1].keep_weights = True
+    attention_maps(model, torch.randn(1, 1, 8, 8))
+    assert [layer.keep_weights for layer in model.encoder.layers] == [False, True]
 
 
 @given(st.integers(1, 4), st.integers(1, 3), st.integers(2, 6))
