@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.patches import Rectangle
 
+from snippets.common.data import make_loader
 from snippets.common.device import pick_device, preset
 from snippets.common.plotting import PALETTE, plot_curves, use_style
 from snippets.common.seed import seed_everything
@@ -30,7 +31,7 @@ from snippets.vision_transformers.data import digit_canvas
 from snippets.vision_transformers.detr import DETR, average_precision, detect, set_loss
 from snippets.vision_transformers.matcher import match_batch
 
-generator = seed_everything(0)
+seed_everything(0)
 use_style()
 device = pick_device()
 CANVAS = 32
@@ -72,8 +73,9 @@ print("parameters:", sum(p.numel() for p in model.parameters()))
 # %%
 # Train with the set loss and the site's ``fit``. Each canvas holds its own
 # number of digits, so a batch is ``(images, (labels, boxes))`` with the
-# targets as lists, one tensor per canvas (``fit`` moves the nested tensors
-# to the device). The batches are drawn in a new random order every epoch;
+# targets as lists, one tensor per canvas: ``make_loader`` keeps targets of
+# varying size as lists, and ``fit`` moves the nested tensors to the device.
+# The batches are drawn in a new random order every epoch;
 # the model returns a tuple ``(logits, boxes)``, and the loss function unpacks
 # both into :func:`snippets.vision_transformers.detr.set_loss` and records
 # its three parts for the plot. Gradient clipping and a one-cycle
@@ -83,16 +85,8 @@ batch_size = 32
 steps_per_epoch = -(-n_train // batch_size)
 
 
-class ShuffledCanvases:
-    """The training canvases in batches, in a new order each time it is iterated."""
-
-    def __iter__(self):
-        order = torch.randperm(n_train, generator=generator)
-        for start in range(0, n_train, batch_size):
-            index = order[start : start + batch_size].tolist()
-            labels = [train_labels[i] for i in index]
-            boxes = [train.boxes[i] for i in index]
-            yield train.images[index], (labels, boxes)
+targets = list(zip(train_labels, train.boxes))  # per canvas: (labels [T], boxes [T, 4])
+loader = make_loader(train.images, targets, batch_size=batch_size, seed=0)
 
 
 parts: dict[str, list[float]] = {"class": [], "l1": [], "giou": []}  # one value per step
@@ -111,7 +105,7 @@ schedule = torch.optim.lr_scheduler.OneCycleLR(
 )
 history = fit(
     model,
-    ShuffledCanvases(),
+    loader,
     detr_loss,
     optimizer,
     epochs,

@@ -8,12 +8,13 @@ that chapter's ``data`` module.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pydoc_data.topics import topics
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 from sklearn.datasets import load_digits
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from snippets.common.checks import check_positive, check_tensor
 
@@ -62,26 +63,57 @@ def digits(test_fraction: float = 0.25, seed: int = 0, flat: bool = False) -> Sp
 
 def make_loader(
     x: torch.Tensor,
-    y: torch.Tensor,
+    y: torch.Tensor | Sequence[Any],
     batch_size: int = 64,
     shuffle: bool = True,
     seed: int = 0,
 ) -> DataLoader:
-    """Wrap tensors in a seeded :class:`~torch.utils.data.DataLoader`.
+    """Wrap inputs and targets in a seeded :class:`~torch.utils.data.DataLoader`.
+
+    ``y`` is a tensor (one target per sample, batches ``(x_batch, y_batch)``)
+    or a list whose items differ in size from sample to sample, such as the
+    boxes of a detection task. Then a batch keeps its targets as lists: with
+    items ``(labels_i, boxes_i)`` a batch is ``(x_batch, (labels, boxes))``,
+    each a list of one tensor per sample.
 
     Raises:
         ValueError: if ``x`` and ``y`` hold different numbers of samples, or
             ``batch_size`` is not positive.
     """
     check_tensor(x, "x")
-    check_tensor(y, "y")
+    if not isinstance(y, (torch.Tensor, Sequence)):
+        raise TypeError(f"y must be a tensor or a list, got {type(y).__name__}")
     if len(x) != len(y):
         raise ValueError(f"x and y must hold the same number of samples, got {len(x)} and {len(y)}")
     check_positive(batch_size, "batch_size")
+    if isinstance(y, torch.Tensor):
+        dataset: Dataset = TensorDataset(x, y)
+        collate = None
+    else:
+        dataset, collate = _Paired(x, list(y)), _stack_inputs_list_targets
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(
-        TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle, generator=generator
+        dataset, batch_size=batch_size, shuffle=shuffle, generator=generator, collate_fn=collate
     )
+
+
+class _Paired(Dataset):
+    def __init__(self, x: torch.Tensor, y: list[Any]) -> None:
+        self.x, self.y = x, y
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, Any]:
+        return self.x[i], self.y[i]
+
+
+def _stack_inputs_list_targets(items: list[tuple[torch.Tensor, Any]]) -> tuple[torch.Tensor, Any]:
+    inputs = torch.stack([x for x, _ in items])
+    targets = [y for _, y in items]
+    if targets and isinstance(targets[0], tuple):  # per-sample tuples → a tuple of lists
+        return inputs, tuple(list(parts) for parts in zip(*targets))
+    return inputs, targets
 
 
 def text_corpus() -> str:

@@ -52,3 +52,24 @@ def test_text_corpus_is_offline_english_prose():
     assert len(text) > 400_000
     assert "assert" in text and "The" in text
     assert text == text_corpus()
+
+
+def test_make_loader_keeps_variable_size_targets_as_lists():
+    x = torch.arange(5.0).reshape(5, 1)
+    labels = [torch.arange(i) for i in range(5)]  # 0 to 4 objects per sample
+    boxes = [torch.zeros(i, 4) for i in range(5)]
+    loader = make_loader(x, list(zip(labels, boxes)), batch_size=2, shuffle=True, seed=0)
+    seen = []
+    for inputs, (batch_labels, batch_boxes) in loader:
+        assert inputs.shape[1:] == (1,) and len(batch_labels) == len(batch_boxes) == len(inputs)
+        for value, lab, box in zip(inputs[:, 0].long().tolist(), batch_labels, batch_boxes):
+            assert len(lab) == value and box.shape == (value, 4)  # targets stay with their input
+            seen.append(value)
+    assert sorted(seen) == [0, 1, 2, 3, 4]
+    plain = make_loader(x, [torch.tensor(i) for i in range(5)], batch_size=5, shuffle=False)
+    inputs, targets = next(iter(plain))
+    assert isinstance(targets, list) and [int(t) for t in targets] == [0, 1, 2, 3, 4]
+    with pytest.raises(TypeError, match="y must be a tensor or a list, got int"):
+        make_loader(x, 5)
+    with pytest.raises(ValueError, match="same number of samples, got 5 and 4"):
+        make_loader(x, labels[:4])
