@@ -192,7 +192,7 @@ def set_loss(
 
     classes = torch.full(logits.shape[:2], num_classes, dtype=torch.int64, device=logits.device)
     classes[batch_index, query_index] = matched_labels.to(logits.device)
-    class_weights = torch.ones(num_classes + 1, device=logits.device)
+    class_weights = torch.ones(num_classes + 1, dtype=logits.dtype, device=logits.device)
     class_weights[-1] = no_object_weight
     loss_class = F.cross_entropy(logits.transpose(1, 2), classes, weight=class_weights)
 

@@ -208,3 +208,18 @@ def test_bad_input():
         average_precision([_det([], [], [])], [torch.zeros(0)] * 2, [torch.zeros(0, 4)] * 2, 1)
     with pytest.raises(ValueError, match="iou_threshold must be in"):
         average_precision([], [], [], 1, iou_threshold=0.0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_set_loss_works_in_the_given_dtype_and_without_objects(dtype):
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(2, 4, 3, generator=g, dtype=dtype, requires_grad=True)
+    boxes = (torch.rand(2, 4, 4, generator=g, dtype=dtype) * 0.4 + 0.3).requires_grad_(True)
+    labels = [torch.tensor([1]), torch.zeros(0, dtype=torch.int64)]  # second image: no object
+    targets = [torch.tensor([[0.5, 0.5, 0.2, 0.2]], dtype=dtype), torch.zeros(0, 4, dtype=dtype)]
+    losses = set_loss(logits, boxes, labels, targets)
+    assert all(v.dtype == dtype and torch.isfinite(v) for v in losses.values())
+    losses["total"].backward()
+    assert logits.grad is not None and boxes.grad is not None
+    empty = set_loss(logits, boxes, [labels[1]] * 2, [targets[1]] * 2)  # no object anywhere
+    assert empty["l1"] == 0 and empty["giou"] == 0 and empty["class"] > 0
