@@ -87,3 +87,26 @@ def test_literalincludes_point_into_the_tree():
             if "<" not in target and not (page.parent / target).resolve().is_file():
                 broken.append(f"{page.relative_to(ROOT)}: {target}")
     assert broken == []
+
+
+def _test_names() -> set[str]:
+    names: set[str] = set()
+    for path in TESTS.rglob("test_*.py"):
+        names |= set(re.findall(r"^(?:async )?def (test_\w+)", path.read_text(), re.M))
+    return names
+
+
+def test_pages_cite_tests_that_exist():
+    """'What the tests prove' must name real files and real tests."""
+    names, problems = _test_names(), []
+    for page in DOCS.rglob("*.md"):
+        if "auto_examples" in page.parts:
+            continue
+        text = page.read_text()
+        for cited in re.findall(r"tests/[\w/]+\.py", text):
+            if not (ROOT / cited).is_file():
+                problems.append(f"{page.relative_to(ROOT)}: no file {cited}")
+        for name in re.findall(r"`(test_\w+)`", text):
+            if name not in names:
+                problems.append(f"{page.relative_to(ROOT)}: no test named {name}")
+    assert problems == []
