@@ -178,6 +178,9 @@ class NoisePredictor(nn.Module):
                 f"x must hold {self.features} features per sample, got {flat.shape[1]} "
                 f"(shape {tuple(x.shape)})"
             )
+        check_tensor(t, "t", ndim=1)
+        if len(t) != len(x):
+            raise ValueError(f"t must hold one step per sample of x ({len(x)}), got {len(t)}")
         hidden = torch.cat([flat, time_embedding(t, self.time_dim)], dim=1)
         return self.net(hidden).reshape(x.shape)
 

@@ -53,9 +53,16 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
     Shapes:
         ``mu``, ``logvar`` ``[N, latent]`` → ``[N]``.
+
+    Raises:
+        ValueError: if ``mu`` and ``logvar`` differ in shape.
     """
     check_tensor(mu, "mu", ndim=2, floating=True)
     check_tensor(logvar, "logvar", ndim=2, floating=True)
+    if logvar.shape != mu.shape:
+        raise ValueError(
+            f"logvar must have the shape of mu {tuple(mu.shape)}, got {tuple(logvar.shape)}"
+        )
     return 0.5 * (mu.square() + logvar.exp() - logvar - 1).sum(dim=1)
 
 
@@ -117,7 +124,8 @@ def elbo(
         → ``[N]``.
 
     Raises:
-        ValueError: if ``logits`` and ``x`` differ in shape.
+        ValueError: if ``logits`` and ``x`` differ in shape, or ``mu`` does not
+            hold one row per sample of ``x``.
     """
     check_tensor(logits, "logits", floating=True)
     check_tensor(x, "x", floating=True)
@@ -125,6 +133,9 @@ def elbo(
         raise ValueError(
             f"logits must have the shape of x {tuple(x.shape)}, got {tuple(logits.shape)}"
         )
+    check_tensor(mu, "mu", ndim=2, floating=True)
+    if len(mu) != len(x):
+        raise ValueError(f"mu must hold one row per sample of x ({len(x)}), got {len(mu)}")
     log_likelihood = -F.binary_cross_entropy_with_logits(logits, x, reduction="none")
     return log_likelihood.flatten(1).sum(dim=1) - gaussian_kl(mu, logvar)
 

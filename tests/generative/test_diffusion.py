@@ -204,3 +204,9 @@ def test_mmd2_bad_input():
         mmd2(torch.zeros(4, 2), torch.zeros(4, 2), bandwidths=0.0)
     with pytest.raises(ValueError, match="x must have 2 dimensions"):
         mmd2(torch.zeros(4), torch.zeros(4, 2))
+
+
+def test_noise_predictor_rejects_a_step_count_per_other_batch():
+    model = NoisePredictor(2)
+    with pytest.raises(ValueError, match=r"t must hold one step per sample of x \(3\), got 2"):
+        model(torch.zeros(3, 2), torch.zeros(2, dtype=torch.int64))

@@ -89,3 +89,12 @@ def test_training_raises_the_elbo():
         20,
     )
     assert history.train_loss[-1] < before - 2.0
+
+
+def test_losses_reject_mismatched_batches():
+    with pytest.raises(
+        ValueError, match=r"logvar must have the shape of mu \(3, 2\), got \(3, 3\)"
+    ):
+        gaussian_kl(torch.zeros(3, 2), torch.zeros(3, 3))
+    with pytest.raises(ValueError, match=r"mu must hold one row per sample of x \(3\), got 2"):
+        elbo(torch.zeros(3, 4), torch.zeros(3, 4), torch.zeros(2, 2), torch.zeros(2, 2))
