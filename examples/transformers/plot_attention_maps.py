@@ -20,7 +20,12 @@ from torch import nn
 from snippets.common.device import pick_device, preset
 from snippets.common.plotting import use_style
 from snippets.common.seed import seed_everything
-from snippets.transformers.attention import causal_mask, padding_mask
+from snippets.common.train import train_step
+from snippets.transformers.attention import (
+    causal_mask,
+    padding_mask,
+    scaled_dot_product_attention,
+)
 from snippets.transformers.positional import LearnedPositionalEmbedding
 from snippets.transformers.transformer import EncoderLayer
 
@@ -51,17 +56,18 @@ class Reverser(nn.Module):
         return self.out(self.layer(self.positions(self.embed(x))))
 
 
+def loss_fn(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(logits.transpose(1, 2), y)  # logits [N, T, 10] -> [N, 10, T]
+
+
 model = Reverser().to(device)
 optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
 steps = preset(cpu=400, gpu=800, device=device)
 for step in range(1, steps + 1):
     x, y = batch(64)
-    loss = F.cross_entropy(model(x.to(device)).transpose(1, 2), y.to(device))
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
+    loss = train_step(model, (x.to(device), y.to(device)), loss_fn, optimizer)
     if step % 100 == 0:
-        print(f"step {step}: loss {loss.item():.4f}")
+        print(f"step {step}: loss {loss:.4f}")
 
 # %%
 # Accuracy on fresh sequences, then the attention map of one of them.
@@ -76,12 +82,16 @@ with torch.no_grad():
     model(x_test[:1].to(device))
 weights = model.layer.attention_weights[0, 0].cpu()  # [T, T], the only head
 
+# The two masks of the chapter on random queries and keys. ``causal_mask`` and
+# ``padding_mask`` mark the *blocked* pairs (PyTorch's convention for
+# ``nn.MultiheadAttention``); ``scaled_dot_product_attention`` takes the
+# pairs that *may* attend, hence the ``~``.
 ids = torch.tensor([[5, 3, 8, 1, 0, 0]])  # a padded sequence for the masks
-pad = padding_mask(ids)
 q = torch.randn(1, 6, 8, generator=generator)
-scores = q @ q.transpose(1, 2)
-causal_weights = scores.masked_fill(causal_mask(6), float("-inf")).softmax(-1)[0]
-padding_weights = scores.masked_fill(pad[:, None, :], float("-inf")).softmax(-1)[0]
+_, causal_weights = scaled_dot_product_attention(q, q, q, attn_mask=~causal_mask(6))
+pad = padding_mask(ids)[:, None, :]  # [N, 1, S]: the same key columns for every query
+_, padding_weights = scaled_dot_product_attention(q, q, q, attn_mask=~pad)
+causal_weights, padding_weights = causal_weights[0], padding_weights[0]
 
 fig, axes = plt.subplots(1, 3, figsize=(11, 4.4))
 labels = [str(int(d)) for d in x_test[0]]

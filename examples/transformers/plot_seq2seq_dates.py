@@ -20,19 +20,19 @@ import time
 import matplotlib.pyplot as plt
 import torch
 
+from snippets.common.data import make_loader
 from snippets.common.device import pick_device, preset
 from snippets.common.plotting import plot_curves, use_style
 from snippets.common.seed import seed_everything
 from snippets.common.tokenizers import CharTokenizer
+from snippets.common.train import fit
+from snippets.neural_networks.losses import label_smoothed_cross_entropy
+from snippets.neural_networks.schedules import warmup_scheduler
 from snippets.sequence_models.data import date_pairs
-from snippets.transformers.transformer import (
-    Seq2SeqTransformer,
-    greedy_decode,
-    label_smoothed_cross_entropy,
-    warmup_scheduler,
-)
+from snippets.sequence_models.seq2seq import greedy_decode
+from snippets.transformers.transformer import Seq2SeqTransformer
 
-generator = seed_everything(0)
+seed_everything(0)
 use_style()
 device = pick_device()
 n_train = preset(cpu=18000, gpu=60000, device=device)
@@ -64,40 +64,46 @@ model = Seq2SeqTransformer(
 print(f"parameters: {sum(p.numel() for p in model.parameters()):,}")
 
 # %%
-# Training. The decoder input is the target shifted right (``<bos>`` first);
-# the loss compares each position with the next target character, ignoring
-# padding. The optimizer follows the paper: Adam with β₂ = 0.98 and the
-# warm-up schedule (learning rate rising for 200 steps, then decaying).
+# Training, with the site's one loop :func:`snippets.common.train.fit`. The
+# decoder input is the target shifted right (``<bos>`` first); the loss
+# compares each position with the next target character, ignoring padding.
+# The optimizer follows the paper: Adam with β₂ = 0.98 and the warm-up
+# schedule (learning rate rising for 300 steps, then decaying), stepped after
+# every batch.
 epochs = preset(cpu=2, gpu=6, device=device)
-batch_size = 32
+batches = make_loader(src_train, tgt_train, batch_size=32, seed=0)
 optimizer = torch.optim.Adam(model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9)
 scheduler = warmup_scheduler(optimizer, d_model, warmup_steps=300, factor=1.0)
-losses, learning_rates = [], []
+
+
+def teacher_forcing(model, batch):
+    """Logits for every target position, flattened, and the next characters."""
+    src, tgt = batch
+    logits = model(src, tgt[:, :-1])  # [N, T, V]: predict tgt[:, 1:]
+    return logits.flatten(0, 1), tgt[:, 1:].flatten()
+
+
+def loss_fn(logits, targets):
+    return label_smoothed_cross_entropy(logits, targets, 0.1, ignore_index=tgt_tok.pad_id)
+
+
 start = time.perf_counter()
-model.train()
-for epoch in range(epochs):
-    order = torch.randperm(n_train, generator=generator)
-    epoch_loss = 0.0
-    for i in range(0, n_train, batch_size):
-        idx = order[i : i + batch_size]
-        src, tgt = src_train[idx].to(device), tgt_train[idx].to(device)
-        logits = model(src, tgt[:, :-1])  # [N, T, V]: predict tgt[:, 1:]
-        loss = label_smoothed_cross_entropy(
-            logits.flatten(0, 1), tgt[:, 1:].flatten(), smoothing=0.1, ignore_index=tgt_tok.pad_id
-        )
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        learning_rates.append(scheduler.get_last_lr()[0])
-        scheduler.step()
-        epoch_loss += loss.item() * len(idx)
-    losses.append(epoch_loss / n_train)
-    print(f"epoch {epoch + 1}: loss {losses[-1]:.3f}")
+history = fit(
+    model,
+    batches,
+    loss_fn,
+    optimizer,
+    epochs,
+    device,
+    scheduler=scheduler,
+    forward=teacher_forcing,
+    log=True,
+)
 print(f"training took {time.perf_counter() - start:.1f} s")
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(9.6, 3.4))
-plot_curves({"train (label-smoothed)": losses}, ax=left, title="Training loss")
-right.plot(learning_rates)
+plot_curves({"train (label-smoothed)": history.train_loss}, ax=left, title="Training loss")
+right.plot(history.learning_rate)
 right.set(xlabel="step", ylabel="learning rate", title="Warm-up schedule")
 plt.show()
 

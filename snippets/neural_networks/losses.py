@@ -3,7 +3,10 @@
 Every loss returns the mean over the batch, as PyTorch's losses do by
 default. ``one_hot`` turns class indices into rows of an identity matrix;
 multiplying a one-hot row by a weight matrix picks out one row of it, which
-is exactly what ``nn.Embedding`` does without the multiplication.
+is exactly what ``nn.Embedding`` does without the multiplication
+(:func:`snippets.transformers.embeddings.embed_by_one_hot`).
+:func:`label_smoothed_cross_entropy` is the cross-entropy the Transformer is
+trained with.
 """
 
 from __future__ import annotations
@@ -134,6 +137,37 @@ def binary_cross_entropy_with_logits(logits: torch.Tensor, targets: torch.Tensor
     return (z.clamp(min=0) - z * targets + torch.log1p(torch.exp(-z.abs()))).mean()
 
 
+def label_smoothed_cross_entropy(
+    logits: torch.Tensor, target: torch.Tensor, smoothing: float = 0.1, ignore_index: int = -100
+) -> torch.Tensor:
+    """Cross-entropy against a smoothed target distribution.
+
+    The target puts ``1 - ε`` on the true class and spreads ``ε`` evenly over
+    all ``K`` classes, so the loss is
+    ``(1 - ε) · (-log p_true) + ε · mean_k(-log p_k)``, averaged over the
+    positions whose target is not ``ignore_index`` (the same definition as
+    ``F.cross_entropy(..., label_smoothing=ε)``).
+
+    Shapes:
+        ``logits`` ``[M, K]``, ``target`` ``[M]`` (int64) → a scalar.
+
+    Raises:
+        ValueError: if ``smoothing`` is outside ``[0, 1)`` or the shapes do not fit.
+    """
+    check_tensor(logits, "logits", ndim=2, floating=True)
+    check_tensor(target, "target", ndim=1, dtype=torch.int64)
+    if not 0.0 <= smoothing < 1.0:
+        raise ValueError(f"smoothing must be in [0, 1), got {smoothing}")
+    if len(target) != len(logits):
+        raise ValueError(f"target must have {len(logits)} entries, got {len(target)}")
+    log_p = torch.log_softmax(logits, dim=-1)
+    keep = target != ignore_index
+    log_p, target = log_p[keep], target[keep]
+    true = -log_p.gather(1, target[:, None]).squeeze(1)  # -log p of the true class
+    uniform = -log_p.mean(dim=1)  # cross-entropy against the uniform distribution
+    return ((1.0 - smoothing) * true + smoothing * uniform).mean()
+
+
 def one_hot(indices: torch.Tensor, classes: int) -> torch.Tensor:
     """One-hot encode integer labels: row ``i`` is all zeros but a 1 at ``indices[i]``.
 
@@ -151,21 +185,3 @@ def one_hot(indices: torch.Tensor, classes: int) -> torch.Tensor:
             f"[{indices.min().item()}, {indices.max().item()}]"
         )
     return (indices.unsqueeze(-1) == torch.arange(classes, device=indices.device)).long()
-
-
-def embed_by_one_hot(indices: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """Embedding as a matrix product: ``one_hot(indices) @ weight``.
-
-    A one-hot row selects one row of ``weight``, so this equals
-    ``nn.Embedding``'s lookup ``weight[indices]``, but costs a full
-    ``[vocab, dim]`` multiplication per token. The lookup is the same
-    computation with the zeros skipped.
-
-    Shapes:
-        ``indices`` ``[...]`` (int64), ``weight`` ``[vocab, dim]`` → ``[..., dim]``.
-
-    Raises:
-        ValueError: if ``weight`` is not 2-D or an index is out of range.
-    """
-    check_tensor(weight, "weight", ndim=2, floating=True)
-    return one_hot(indices, weight.shape[0]).to(weight.dtype) @ weight

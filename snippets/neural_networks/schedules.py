@@ -1,14 +1,19 @@
 """Learning-rate schedules: the learning rate as a function of the step number.
 
 Large steps early make fast progress; small steps late let the weights
-settle into a minimum instead of bouncing around it. Each function returns
-the learning rate for step ``t`` (counting from 0) in closed form, the value
-``torch.optim.lr_scheduler`` would set after ``t`` calls to ``scheduler.step()``.
+settle into a minimum instead of bouncing around it. Each ``*_lr`` function
+returns the learning rate for step ``t`` (counting from 0) in closed form, the
+value ``torch.optim.lr_scheduler`` would set after ``t`` calls to
+``scheduler.step()``; only :func:`warmup_lr`, the Transformer paper's
+schedule, counts from 1 as the paper does. Each ``*_scheduler`` function wraps
+a schedule in a ``LambdaLR`` to step after every ``optimizer.step()``.
 """
 
 from __future__ import annotations
 
 import math
+
+import torch
 
 from snippets.common.checks import check_positive
 
@@ -86,6 +91,57 @@ def warmup_cosine_lr(t: int, lr: float, warmup: int, total: int, lr_min: float =
     if t < warmup:
         return lr * (t + 1) / warmup
     return cosine_lr(t - warmup, lr, total - warmup, lr_min)
+
+
+def warmup_cosine_scheduler(
+    optimizer: torch.optim.Optimizer, warmup: int, total: int, lr_min: float = 0.0
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """A ``LambdaLR`` that follows :func:`warmup_cosine_lr` from each group's learning rate.
+
+    The peak of every parameter group is the ``lr`` it has when the
+    scheduler is created; ``lr_min`` is the same absolute floor for all of
+    them. Call ``scheduler.step()`` after every ``optimizer.step()``.
+
+    Raises:
+        ValueError: as :func:`warmup_cosine_lr` does, when the scheduler is created.
+    """
+    peaks = [group["lr"] for group in optimizer.param_groups]
+    for peak in peaks:
+        warmup_cosine_lr(0, peak, warmup, total, lr_min)  # check the arguments now
+
+    def factor(peak: float):
+        return lambda t: warmup_cosine_lr(t, peak, warmup, total, lr_min) / peak
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, [factor(peak) for peak in peaks])
+
+
+def warmup_lr(step: int, d_model: int, warmup_steps: int = 4000, factor: float = 1.0) -> float:
+    """The paper's schedule: ``factor · d_model^-0.5 · min(step^-0.5, step · warmup^-1.5)``.
+
+    The step counts from 1. It rises linearly for ``warmup_steps`` steps,
+    peaks at ``factor / sqrt(d_model · warmup_steps)``, then decays like
+    ``1/√step``. The original Transformer was trained with it.
+
+    Raises:
+        ValueError: if ``step``, ``d_model`` or ``warmup_steps`` is not positive.
+    """
+    check_positive(step, "step")
+    check_positive(d_model, "d_model")
+    check_positive(warmup_steps, "warmup_steps")
+    return factor * d_model**-0.5 * min(step**-0.5, step * warmup_steps**-1.5)
+
+
+def warmup_scheduler(
+    optimizer: torch.optim.Optimizer, d_model: int, warmup_steps: int = 4000, factor: float = 1.0
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """A ``LambdaLR`` that sets the learning rate to :func:`warmup_lr` at every step.
+
+    Create the optimizer with ``lr=1.0`` (the schedule multiplies it) and call
+    ``scheduler.step()`` after every ``optimizer.step()``.
+    """
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: warmup_lr(s + 1, d_model, warmup_steps, factor)
+    )
 
 
 def set_lr(optimizer: object, lr: float) -> None:

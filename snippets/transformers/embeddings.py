@@ -2,9 +2,8 @@
 
 An embedding layer holds a matrix ``W`` ``[vocab, d_model]``; token id ``t``
 becomes row ``W[t]``, which is exactly ``one_hot(t) @ W`` without building the
-one-hot vector (:func:`snippets.neural_networks.losses.embed_by_one_hot` computes it the long
-way). :class:`TokenEmbedding` adds the Transformer's initialization and
-scaling.
+one-hot vector (:func:`embed_by_one_hot` computes it the long way).
+:class:`TokenEmbedding` adds the Transformer's initialization and scaling.
 """
 
 from __future__ import annotations
@@ -15,6 +14,25 @@ import torch
 from torch import nn
 
 from snippets.common.checks import check_positive, check_tensor
+from snippets.neural_networks.losses import one_hot
+
+
+def embed_by_one_hot(indices: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Embedding as a matrix product: ``one_hot(indices) @ weight``.
+
+    A one-hot row selects one row of ``weight``, so this equals
+    ``nn.Embedding``'s lookup ``weight[indices]``, but costs a full
+    ``[vocab, dim]`` multiplication per token. The lookup is the same
+    computation with the zeros skipped.
+
+    Shapes:
+        ``indices`` ``[...]`` (int64), ``weight`` ``[vocab, dim]`` → ``[..., dim]``.
+
+    Raises:
+        ValueError: if ``weight`` is not 2-D or an index is out of range.
+    """
+    check_tensor(weight, "weight", ndim=2, floating=True)
+    return one_hot(indices, weight.shape[0]).to(weight.dtype) @ weight
 
 
 class TokenEmbedding(nn.Module):

@@ -1,31 +1,52 @@
-"""A small decoder-only language model (GPT) and how to sample from it.
+"""A small decoder-only language model (GPT), its optimizer groups and how to sample from it.
 
 GPT is a stack of pre-norm :class:`~snippets.transformers.transformer.EncoderLayer` blocks
 whose self-attention is causal: position ``t`` sees positions ``0..t`` only,
 so the model can be trained to predict token ``t+1`` at every position at
-once. There is no encoder and no cross-attention.
+once. There is no encoder and no cross-attention. :class:`TransformerLM` is
+the shared body of GPT and of the bidirectional
+:class:`~snippets.transformers.masked_lm.MaskedLM`; its initialization and
+:func:`param_groups` (weight decay on matrices only) follow GPT-2 and minGPT.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from snippets.common.checks import check_positive, check_tensor
+from snippets.transformers.attention import MultiHeadAttention
 from snippets.transformers.positional import LearnedPositionalEmbedding
 from snippets.transformers.transformer import Encoder, EncoderLayer
 
 
-class GPT(nn.Module):
-    """Token and learned position embeddings, causal pre-norm blocks, a final norm, a linear head.
+class TransformerLM(nn.Module):
+    """Token and learned position embeddings, pre-norm blocks, a final norm, a linear head.
 
     The output layer shares its weight with the token embedding (weight
-    tying), which saves ``vocab_size × d_model`` parameters.
+    tying), which saves ``vocab_size × d_model`` parameters. Subclasses set
+    ``causal``: ``True`` for GPT (position ``t`` sees ``0..t``), ``False``
+    for a masked language model (every position sees the whole sequence).
+
+    Initialization as in GPT-2: every weight matrix and embedding
+    ``N(0, 0.02²)``, biases zero, LayerNorms the identity; the two
+    projections that write into the residual stream in each block (the
+    attention output and the second feed-forward layer) start with standard
+    deviation ``0.02 / √(2 · num_layers)``, so that the sum of
+    ``2 · num_layers`` residual branches keeps the same scale whatever the
+    depth.
 
     Shapes:
         ``ids`` ``[N, T]`` (int64, ``T <= context``) → logits ``[N, T, vocab_size]``.
+
+    Raises:
+        ValueError: if a size is not positive or ``d_model`` is not divisible by ``nhead``.
     """
+
+    causal: bool = True
 
     def __init__(
         self,
@@ -39,9 +60,13 @@ class GPT(nn.Module):
         super().__init__()
         check_positive(vocab_size, "vocab_size")
         check_positive(context, "context")
+        check_positive(d_model, "d_model")
+        check_positive(nhead, "nhead")
+        check_positive(num_layers, "num_layers")
+        if d_model % nhead:
+            raise ValueError(f"d_model must be divisible by nhead, got {d_model} and {nhead}")
         self.context = context
         self.token = nn.Embedding(vocab_size, d_model)
-        nn.init.normal_(self.token.weight, std=0.02)
         self.position = LearnedPositionalEmbedding(d_model, context, dropout)
         block = EncoderLayer(
             d_model, nhead, 4 * d_model, dropout, activation="gelu", norm_first=True
@@ -49,9 +74,13 @@ class GPT(nn.Module):
         self.blocks = Encoder(block, num_layers, norm=nn.LayerNorm(d_model))
         self.head = nn.Linear(d_model, vocab_size, bias=False)
         self.head.weight = self.token.weight  # weight tying
+        self.apply(_init_gpt2)
+        for layer in self.blocks.layers:  # the residual projections
+            for weight in (layer.self_attn.out_proj.weight, layer.linear2.weight):
+                nn.init.normal_(weight, std=0.02 / math.sqrt(2 * num_layers))
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        """Next-token logits at every position.
+        """Logits at every position: next-token for GPT, the original token for a masked LM.
 
         Raises:
             ValueError: if ``ids`` is not ``[N, T]`` or longer than the context.
@@ -60,7 +89,72 @@ class GPT(nn.Module):
         if ids.shape[1] > self.context:
             raise ValueError(f"ids has {ids.shape[1]} positions, more than context={self.context}")
         x = self.position(self.token(ids))
-        return self.head(self.blocks(x, is_causal=True))
+        return self.head(self.blocks(x, is_causal=self.causal))
+
+
+def _init_gpt2(module: nn.Module) -> None:
+    """GPT-2's initialization of one module (its own parameters only)."""
+    if isinstance(module, nn.Linear):
+        nn.init.normal_(module.weight, std=0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.Embedding):
+        nn.init.normal_(module.weight, std=0.02)
+    elif isinstance(module, MultiHeadAttention):  # W_Q, W_K, W_V stacked in one matrix
+        nn.init.normal_(module.in_proj_weight, std=0.02)
+        if module.in_proj_bias is not None:
+            nn.init.zeros_(module.in_proj_bias)
+    elif isinstance(module, nn.LayerNorm):
+        nn.init.ones_(module.weight)
+        nn.init.zeros_(module.bias)
+
+
+class GPT(TransformerLM):
+    """The decoder-only language model: a :class:`TransformerLM` with causal attention.
+
+    Shapes:
+        ``ids`` ``[N, T]`` (int64, ``T <= context``) → next-token logits ``[N, T, vocab_size]``.
+    """
+
+    causal = True
+
+
+def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    """Split the parameters for ``torch.optim.AdamW``: weight decay on matrices only.
+
+    Decayed: the weights of ``nn.Linear`` layers and the stacked query, key
+    and value projection of :class:`~snippets.transformers.attention.MultiHeadAttention`,
+    the matrices that mix features. Not decayed: biases, LayerNorm
+    parameters and embeddings (as in minGPT). Shrinking a bias or a
+    LayerNorm gain towards 0 is no regularization, only a bias of its own,
+    and an embedding row moves only when its token occurs, so decay would
+    pull rare tokens towards zero between their updates. A parameter shared
+    by an embedding and a linear layer (weight tying) counts as an embedding.
+    Every parameter lands in exactly one group.
+
+    Returns:
+        ``[{"params": decayed, "weight_decay": weight_decay},
+        {"params": others, "weight_decay": 0.0}]``.
+
+    Raises:
+        ValueError: if ``weight_decay`` is negative.
+    """
+    check_positive(weight_decay, "weight_decay", allow_zero=True)
+    matrices, embeddings = set(), set()  # ids of the parameters
+    for module in model.modules():
+        if isinstance(module, nn.Linear):
+            matrices.add(id(module.weight))
+        elif isinstance(module, MultiHeadAttention):
+            matrices.add(id(module.in_proj_weight))
+        elif isinstance(module, nn.Embedding):
+            embeddings.add(id(module.weight))
+    decay = matrices - embeddings
+    decayed = [p for p in model.parameters() if id(p) in decay]
+    others = [p for p in model.parameters() if id(p) not in decay]
+    return [
+        {"params": decayed, "weight_decay": weight_decay},
+        {"params": others, "weight_decay": 0.0},
+    ]
 
 
 def lm_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

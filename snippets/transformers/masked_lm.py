@@ -2,17 +2,18 @@
 
 A masked language model is an encoder-only Transformer (no causal mask, so
 every position sees the whole sequence). :func:`mask_tokens` corrupts a batch
-the way BERT does; :class:`MaskedLM` predicts the original tokens.
+the way BERT does; :class:`MaskedLM` predicts the original tokens and
+:func:`masked_lm_loss` scores it on the hidden positions only. The model is
+:class:`~snippets.transformers.gpt.GPT`'s body with the causal mask removed.
 """
 
 from __future__ import annotations
 
 import torch
-from torch import nn
+import torch.nn.functional as F
 
-from snippets.common.checks import check_tensor
-from snippets.transformers.positional import LearnedPositionalEmbedding
-from snippets.transformers.transformer import Encoder, EncoderLayer
+from snippets.common.checks import check_positive, check_tensor
+from snippets.transformers.gpt import TransformerLM
 
 #: Label value that ``F.cross_entropy`` ignores: positions that were not masked.
 IGNORE = -100
@@ -35,9 +36,10 @@ def mask_tokens(
         ``ids`` ``[N, T]`` (int64) → inputs and labels ``[N, T]``.
 
     Raises:
-        ValueError: if ``prob`` is not in ``(0, 1]``.
+        ValueError: if ``prob`` is not in ``(0, 1]`` or ``vocab_size`` is not positive.
     """
     check_tensor(ids, "ids", ndim=2, dtype=torch.int64)
+    check_positive(vocab_size, "vocab_size")
     if not 0.0 < prob <= 1.0:
         raise ValueError(f"prob must be in (0, 1], got {prob}")
     chosen = torch.rand(ids.shape, generator=generator) < prob
@@ -52,30 +54,38 @@ def mask_tokens(
     return inputs, labels
 
 
-class MaskedLM(nn.Module):
-    """Encoder-only model that predicts a token at every position from the whole sequence.
+class MaskedLM(TransformerLM):
+    """A :class:`~snippets.transformers.gpt.TransformerLM` whose attention sees both directions.
+
+    The same embeddings, blocks, initialization and tied output layer as
+    :class:`~snippets.transformers.gpt.GPT`; only the causal mask is gone, so
+    the logits at every position may use the whole sequence.
 
     Shapes:
-        ``ids`` ``[N, T]`` → logits ``[N, T, vocab_size]``.
+        ``ids`` ``[N, T]`` (int64, ``T <= context``) → logits ``[N, T, vocab_size]``.
     """
 
-    def __init__(
-        self,
-        vocab_size: int,
-        context: int,
-        d_model: int = 128,
-        nhead: int = 4,
-        num_layers: int = 2,
-        dropout: float = 0.1,
-    ) -> None:
-        super().__init__()
-        self.token = nn.Embedding(vocab_size, d_model)
-        self.position = LearnedPositionalEmbedding(d_model, context, dropout)
-        block = EncoderLayer(d_model, nhead, 4 * d_model, dropout, "gelu", norm_first=True)
-        self.blocks = Encoder(block, num_layers, norm=nn.LayerNorm(d_model))
-        self.head = nn.Linear(d_model, vocab_size)
+    causal = False
 
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        """Logits for the original token at every position (no causal mask)."""
-        check_tensor(ids, "ids", ndim=2, dtype=torch.int64)
-        return self.head(self.blocks(self.position(self.token(ids))))
+
+def masked_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy over the positions :func:`mask_tokens` picked.
+
+    Positions whose label is :data:`IGNORE` (not picked) do not count, so the
+    model is graded only on the tokens it has to reconstruct.
+
+    Shapes:
+        ``logits`` ``[N, T, V]``, ``labels`` ``[N, T]`` → a scalar.
+
+    Raises:
+        ValueError: if the shapes do not fit or no position was picked.
+    """
+    check_tensor(logits, "logits", ndim=3, floating=True)
+    check_tensor(labels, "labels", ndim=2, dtype=torch.int64)
+    if labels.shape != logits.shape[:2]:
+        raise ValueError(
+            f"labels must have shape {tuple(logits.shape[:2])}, got {tuple(labels.shape)}"
+        )
+    if not (labels != IGNORE).any():
+        raise ValueError("no position is picked: every label is IGNORE")
+    return F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=IGNORE)

@@ -9,8 +9,9 @@
 :class:`torch.nn.TransformerDecoderLayer`, so weights copy over with
 ``load_state_dict``. :class:`Transformer` stacks them like
 :class:`torch.nn.Transformer`; :class:`Seq2SeqTransformer` adds embeddings,
-positions and the output layer. Training helpers: label smoothing and the
-warm-up learning-rate schedule.
+positions and the output layer. Its training helpers live with the other
+losses and schedules: label smoothing in :mod:`snippets.neural_networks.losses`,
+the warm-up schedule in :mod:`snippets.neural_networks.schedules`.
 
 All tensors are batch first: ``[N, T, d_model]``.
 """
@@ -402,95 +403,3 @@ class Seq2SeqTransformer(nn.Module):
     def forward(self, src: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
         """Teacher forcing: logits for every position of ``tgt_in`` at once."""
         return self.decode(tgt_in, self.encode(src), src)
-
-
-@torch.no_grad()
-def greedy_decode(
-    model: Seq2SeqTransformer, src: torch.Tensor, bos_id: int, eos_id: int, max_len: int
-) -> torch.Tensor:
-    """Generate target ids one token at a time, always taking the most likely one.
-
-    The encoder runs once; the decoder re-reads the growing prefix at every
-    step. Rows that produced ``<eos>`` are padded with ``eos_id`` afterwards.
-
-    Shapes:
-        ``src`` ``[N, S]`` → ``[N, 1 + steps]`` (starting with ``bos_id``),
-        ``steps <= max_len``.
-
-    Raises:
-        ValueError: if ``max_len`` is not positive.
-    """
-    check_positive(max_len, "max_len")
-    was_training = model.training
-    model.eval()
-    memory = model.encode(src)
-    out = torch.full((len(src), 1), bos_id, dtype=torch.int64, device=src.device)
-    done = torch.zeros(len(src), dtype=torch.bool, device=src.device)
-    for _ in range(max_len):
-        next_id = model.decode(out, memory, src)[:, -1].argmax(dim=-1)
-        next_id = next_id.masked_fill(done, eos_id)
-        out = torch.cat([out, next_id[:, None]], dim=1)
-        done |= next_id == eos_id
-        if done.all():
-            break
-    model.train(was_training)
-    return out
-
-
-def label_smoothed_cross_entropy(
-    logits: torch.Tensor, target: torch.Tensor, smoothing: float = 0.1, ignore_index: int = -100
-) -> torch.Tensor:
-    """Cross-entropy against a smoothed target distribution.
-
-    The target puts ``1 - ε`` on the true class and spreads ``ε`` evenly over
-    all ``K`` classes, so the loss is
-    ``(1 - ε) · (-log p_true) + ε · mean_k(-log p_k)``, averaged over the
-    positions whose target is not ``ignore_index`` (the same definition as
-    ``F.cross_entropy(..., label_smoothing=ε)``).
-
-    Shapes:
-        ``logits`` ``[M, K]``, ``target`` ``[M]`` (int64) → a scalar.
-
-    Raises:
-        ValueError: if ``smoothing`` is outside ``[0, 1)`` or the shapes do not fit.
-    """
-    check_tensor(logits, "logits", ndim=2, floating=True)
-    check_tensor(target, "target", ndim=1, dtype=torch.int64)
-    if not 0.0 <= smoothing < 1.0:
-        raise ValueError(f"smoothing must be in [0, 1), got {smoothing}")
-    if len(target) != len(logits):
-        raise ValueError(f"target must have {len(logits)} entries, got {len(target)}")
-    log_p = torch.log_softmax(logits, dim=-1)
-    keep = target != ignore_index
-    log_p, target = log_p[keep], target[keep]
-    nll = -log_p.gather(1, target[:, None]).squeeze(1)  # -log p of the true class
-    uniform = -log_p.mean(dim=1)  # cross-entropy against the uniform distribution
-    return ((1.0 - smoothing) * nll + smoothing * uniform).mean()
-
-
-def warmup_lr(step: int, d_model: int, warmup_steps: int = 4000, factor: float = 1.0) -> float:
-    """The paper's schedule: ``factor · d_model^-0.5 · min(step^-0.5, step · warmup^-1.5)``.
-
-    It rises linearly for ``warmup_steps`` steps, peaks at
-    ``factor / sqrt(d_model · warmup_steps)``, then decays like ``1/√step``.
-
-    Raises:
-        ValueError: if ``step``, ``d_model`` or ``warmup_steps`` is not positive.
-    """
-    check_positive(step, "step")
-    check_positive(d_model, "d_model")
-    check_positive(warmup_steps, "warmup_steps")
-    return factor * d_model**-0.5 * min(step**-0.5, step * warmup_steps**-1.5)
-
-
-def warmup_scheduler(
-    optimizer: torch.optim.Optimizer, d_model: int, warmup_steps: int = 4000, factor: float = 1.0
-) -> torch.optim.lr_scheduler.LambdaLR:
-    """A ``LambdaLR`` that sets the learning rate to :func:`warmup_lr` at every step.
-
-    Create the optimizer with ``lr=1.0`` (the schedule multiplies it) and call
-    ``scheduler.step()`` after every ``optimizer.step()``.
-    """
-    return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: warmup_lr(s + 1, d_model, warmup_steps, factor)
-    )

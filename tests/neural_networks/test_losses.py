@@ -3,14 +3,13 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
-from torch import nn
 
 from snippets.neural_networks.losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
     cross_entropy_grad,
-    embed_by_one_hot,
+    label_smoothed_cross_entropy,
     mse,
     nll,
     one_hot,
@@ -80,12 +79,35 @@ def test_cross_entropy_is_mean_of_minus_onehot_dot_log_probs():
     torch.testing.assert_close(cross_entropy(logits, targets), expected)
 
 
-def test_one_hot_times_weight_equals_embedding_lookup():
-    embedding = nn.Embedding(12, 4)
-    tokens = torch.tensor([[3, 0, 11], [5, 5, 7]])
-    with torch.no_grad():
-        torch.testing.assert_close(embed_by_one_hot(tokens, embedding.weight), embedding(tokens))
-    assert embed_by_one_hot(tokens, embedding.weight).shape == (2, 3, 4)
+@given(
+    smoothing=st.floats(0.0, 0.9),
+    classes=st.integers(2, 7),
+    rows=st.integers(1, 6),
+    seed=st.integers(0, 1000),
+)
+def test_label_smoothing_matches_torch(smoothing, classes, rows, seed):
+    gen = torch.Generator().manual_seed(seed)
+    logits = torch.randn(rows, classes, generator=gen)
+    target = torch.randint(classes, (rows,), generator=gen)
+    target[0] = -100 if rows > 1 else target[0]
+    torch.testing.assert_close(
+        label_smoothed_cross_entropy(logits, target, smoothing),
+        F.cross_entropy(logits, target, label_smoothing=smoothing),
+    )
+
+
+def test_label_smoothing_ignores_padding_and_reduces_to_cross_entropy():
+    logits, target = torch.randn(4, 5), torch.tensor([1, 0, 4, 2])
+    torch.testing.assert_close(
+        label_smoothed_cross_entropy(logits, target, smoothing=0.0), cross_entropy(logits, target)
+    )
+    padded = torch.tensor([1, 0, 0, 2])
+    changed = logits.clone()
+    changed[[1, 2]] += 10 * torch.randn(2, 5)  # the ignored rows may hold anything
+    torch.testing.assert_close(
+        label_smoothed_cross_entropy(changed, padded, ignore_index=0),
+        label_smoothed_cross_entropy(logits[[0, 3]], target[[0, 3]]),
+    )
 
 
 def test_bad_input():
@@ -105,5 +127,7 @@ def test_bad_input():
         one_hot(torch.tensor([4]), 4)
     with pytest.raises(ValueError, match="classes must be > 0"):
         one_hot(torch.tensor([0]), 0)
-    with pytest.raises(ValueError, match="weight must have 2 dimensions"):
-        embed_by_one_hot(torch.tensor([0]), torch.zeros(3))
+    with pytest.raises(ValueError, match=r"smoothing must be in \[0, 1\)"):
+        label_smoothed_cross_entropy(torch.randn(2, 3), torch.tensor([0, 1]), smoothing=1.0)
+    with pytest.raises(ValueError, match="target must have 2 entries"):
+        label_smoothed_cross_entropy(torch.randn(2, 3), torch.tensor([0]))

@@ -9,6 +9,9 @@ from snippets.neural_networks.schedules import (
     set_lr,
     step_lr,
     warmup_cosine_lr,
+    warmup_cosine_scheduler,
+    warmup_lr,
+    warmup_scheduler,
 )
 
 
@@ -70,6 +73,43 @@ def test_warmup_cosine_stays_between_bounds_and_peaks_after_warmup(warmup, extra
         assert value >= warmup_cosine_lr(t + 1, 1.0, warmup, total, lr_min=0.1) - 1e-12
 
 
+def test_warmup_cosine_scheduler_follows_the_closed_form_in_every_group():
+    a, b = torch.zeros(1, requires_grad=True), torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.1}], lr=0.5)
+    scheduler = warmup_cosine_scheduler(optimizer, warmup=5, total=20, lr_min=0.01)
+    for t in range(25):
+        got = [group["lr"] for group in optimizer.param_groups]
+        expected = [warmup_cosine_lr(t, lr, 5, 20, lr_min=0.01) for lr in (0.5, 0.1)]
+        assert got == pytest.approx(expected, rel=1e-9)
+        optimizer.step()
+        scheduler.step()
+    assert got == pytest.approx([0.01, 0.01])
+
+
+def test_warmup_peaks_at_warmup_steps_with_the_paper_value():
+    values = [warmup_lr(s, 512, 4000) for s in range(1, 20_001)]
+    peak = max(range(len(values)), key=values.__getitem__) + 1
+    assert peak == 4000
+    assert values[peak - 1] == pytest.approx((512 * 4000) ** -0.5)
+    assert warmup_lr(16_000, 512, 4000) == pytest.approx(512**-0.5 * 16_000**-0.5)
+
+
+@given(step=st.integers(1, 10_000), warmup=st.integers(1, 2000))
+def test_warmup_rises_then_falls(step, warmup):
+    before, after = warmup_lr(step, 64, warmup), warmup_lr(step + 1, 64, warmup)
+    assert after > before if step < warmup else after <= before
+
+
+def test_warmup_scheduler_sets_the_learning_rate():
+    param = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.SGD([param], lr=1.0)
+    scheduler = warmup_scheduler(optimizer, d_model=64, warmup_steps=10, factor=2.0)
+    for step in range(1, 6):
+        assert optimizer.param_groups[0]["lr"] == pytest.approx(warmup_lr(step, 64, 10, 2.0))
+        optimizer.step()
+        scheduler.step()
+
+
 def test_set_lr_on_torch_and_scratch_optimizers():
     from snippets.neural_networks.optimizers import SGD
 
@@ -93,3 +133,8 @@ def test_bad_input():
         warmup_cosine_lr(0, 0.1, warmup=10, total=10)
     with pytest.raises(TypeError, match="optimizer must have param_groups or lr"):
         set_lr(object(), 0.1)
+    with pytest.raises(ValueError, match="step must be > 0"):
+        warmup_lr(0, 512)
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    with pytest.raises(ValueError, match=r"total must be greater than warmup \(10\)"):
+        warmup_cosine_scheduler(optimizer, warmup=10, total=5)

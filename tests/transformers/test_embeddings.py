@@ -1,4 +1,4 @@
-"""Embedding lookup equals one-hot times a matrix."""
+"""Embedding lookup equals one-hot times a matrix; the Transformer's scaled embedding."""
 
 from __future__ import annotations
 
@@ -8,9 +8,17 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+from torch import nn
 
-from snippets.neural_networks.losses import embed_by_one_hot
-from snippets.transformers.embeddings import TokenEmbedding
+from snippets.transformers.embeddings import TokenEmbedding, embed_by_one_hot
+
+
+def test_one_hot_times_weight_equals_embedding_lookup():
+    embedding = nn.Embedding(12, 4)
+    tokens = torch.tensor([[3, 0, 11], [5, 5, 7]])
+    with torch.no_grad():
+        torch.testing.assert_close(embed_by_one_hot(tokens, embedding.weight), embedding(tokens))
+    assert embed_by_one_hot(tokens, embedding.weight).shape == (2, 3, 4)
 
 
 def test_token_embedding_equals_one_hot_times_its_scaled_matrix():
@@ -39,3 +47,7 @@ def test_bad_inputs_are_named():
         TokenEmbedding(5, 4)(torch.zeros(1, 2))
     with pytest.raises(ValueError, match="d_model must be > 0"):
         TokenEmbedding(5, 0)
+    with pytest.raises(ValueError, match="weight must have 2 dimensions"):
+        embed_by_one_hot(torch.tensor([0]), torch.zeros(3))
+    with pytest.raises(ValueError, match=r"indices must lie in \[0, 3\)"):
+        embed_by_one_hot(torch.tensor([3]), torch.zeros(3, 2))

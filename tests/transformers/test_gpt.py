@@ -1,6 +1,8 @@
-"""The decoder-only language model, its data windows, sampling and masked-LM corruption."""
+"""The decoder-only language model: init, optimizer groups, data windows and sampling."""
 
 from __future__ import annotations
+
+import math
 
 import pytest
 import torch
@@ -9,8 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from snippets.sequence_models.char_lm import random_windows
-from snippets.transformers.gpt import GPT, evaluate_lm, generate, lm_loss
-from snippets.transformers.masked_lm import IGNORE, MaskedLM, mask_tokens
+from snippets.transformers.gpt import GPT, evaluate_lm, generate, lm_loss, param_groups
 
 
 def _model():
@@ -86,28 +87,53 @@ def test_generate_is_reproducible_and_top1_is_greedy():
     assert torch.equal(greedy, ids)
 
 
-def test_mask_tokens_follows_the_bert_recipe():
-    gen = torch.Generator().manual_seed(0)
-    ids = torch.randint(4, 50, (200, 50))
-    ids[:, -5:] = 0  # padding is never chosen
-    inputs, labels = mask_tokens(ids, mask_id=3, vocab_size=50, generator=gen)
-    chosen = labels != IGNORE
-    assert not chosen[:, -5:].any()
-    assert 0.13 < chosen.float().mean() / 0.9 < 0.17
-    assert torch.equal(labels[chosen], ids[chosen])
-    assert torch.equal(inputs[~chosen], ids[~chosen])
-    masked = (inputs[chosen] == 3).float().mean()
-    kept = (inputs[chosen] == ids[chosen]).float().mean()
-    assert 0.77 < masked < 0.83 and 0.07 < kept < 0.14
-
-
-def test_masked_lm_sees_both_sides():
+def test_init_follows_gpt2_with_scaled_residual_projections():
     torch.manual_seed(0)
-    model = MaskedLM(12, 8, d_model=16, nhead=2, num_layers=1, dropout=0.0).eval()
-    ids = torch.randint(12, (1, 8))
-    changed = ids.clone()
-    changed[0, 7] = (ids[0, 7] + 1) % 12
-    assert not torch.allclose(model(ids)[0, 0], model(changed)[0, 0])
+    layers, d = 6, 256
+    model = GPT(vocab_size=500, context=64, d_model=d, nhead=4, num_layers=layers)
+    residual = 0.02 / math.sqrt(2 * layers)  # about 0.0041
+    for block in model.blocks.layers:
+        for weight in (block.self_attn.out_proj.weight, block.linear2.weight):
+            assert weight.std().item() == pytest.approx(residual, rel=0.05)
+        for weight in (block.self_attn.in_proj_weight, block.linear1.weight):
+            assert weight.std().item() == pytest.approx(0.02, rel=0.05)
+        biases = (block.self_attn.in_proj_bias, block.self_attn.out_proj.bias)
+        for bias in (*biases, block.linear1.bias, block.linear2.bias):
+            assert not bias.any()
+        assert torch.equal(block.norm1.weight, torch.ones(d))
+    assert model.token.weight.std().item() == pytest.approx(0.02, rel=0.05)
+    assert model.position.embedding.weight.std().item() == pytest.approx(0.02, rel=0.05)
+
+
+def test_param_groups_decay_matrices_only_and_hold_every_parameter_once():
+    model = _model()
+    decayed, others = param_groups(model, weight_decay=0.1)
+    assert decayed["weight_decay"] == 0.1 and others["weight_decay"] == 0.0
+    ids = [id(p) for p in decayed["params"] + others["params"]]
+    assert len(ids) == len(set(ids))
+    assert set(ids) == {id(p) for p in model.parameters()}
+    names = {id(p): name for name, p in model.named_parameters()}
+    decayed_names = {names[id(p)] for p in decayed["params"]}
+    block = {"self_attn.in_proj_weight", "self_attn.out_proj.weight"}
+    block |= {"linear1.weight", "linear2.weight"}
+    assert decayed_names == {f"blocks.layers.{i}.{name}" for i in (0, 1) for name in block}
+    other_names = {names[id(p)] for p in others["params"]}
+    assert {"token.weight", "position.embedding.weight", "blocks.norm.weight"} <= other_names
+    embeddings = {id(model.token.weight), id(model.position.embedding.weight)}
+    assert all(p.ndim == 1 or id(p) in embeddings for p in others["params"])
+
+
+def test_adamw_with_the_groups_shrinks_matrices_and_leaves_the_rest():
+    model = _model()
+    decayed, others = param_groups(model, weight_decay=0.5)
+    before = [p.detach().clone() for p in decayed["params"] + others["params"]]
+    optimizer = torch.optim.AdamW([decayed, others], lr=0.1)
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)  # a zero gradient: only the decay moves a parameter
+    optimizer.step()
+    shrink = [1 - 0.1 * 0.5] * len(decayed["params"]) + [1.0] * len(others["params"])
+    for p, old, factor in zip(decayed["params"] + others["params"], before, shrink, strict=True):
+        torch.testing.assert_close(p.detach(), old * factor)
 
 
 def test_bad_inputs_are_named():
@@ -118,5 +144,11 @@ def test_bad_inputs_are_named():
         random_windows(torch.arange(10), 10, 2)
     with pytest.raises(ValueError, match="temperature must be > 0"):
         generate(model, torch.ones(1, 2, dtype=torch.int64), 3, temperature=0.0)
-    with pytest.raises(ValueError, match=r"prob must be in \(0, 1\]"):
-        mask_tokens(torch.ones(1, 3, dtype=torch.int64), 3, 5, prob=0.0)
+    with pytest.raises(ValueError, match="d_model must be divisible by nhead, got 10 and 4"):
+        GPT(12, 8, d_model=10, nhead=4)
+    with pytest.raises(ValueError, match="num_layers must be > 0"):
+        GPT(12, 8, num_layers=0)
+    with pytest.raises(ValueError, match="weight_decay must be >= 0"):
+        param_groups(model, -0.1)
+    with pytest.raises(TypeError, match="ids must have dtype torch.int64"):
+        model(torch.zeros(1, 3))

@@ -1,12 +1,9 @@
-"""Encoder and decoder layers, the full Transformer and the training helpers vs PyTorch."""
+"""Encoder and decoder layers and the full Transformer vs PyTorch."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-import torch.nn.functional as F
-from hypothesis import given
-from hypothesis import strategies as st
 from torch import nn
 
 from snippets.transformers.attention import causal_mask
@@ -17,10 +14,6 @@ from snippets.transformers.transformer import (
     EncoderLayer,
     Seq2SeqTransformer,
     Transformer,
-    greedy_decode,
-    label_smoothed_cross_entropy,
-    warmup_lr,
-    warmup_scheduler,
 )
 
 D, H, FF = 16, 4, 32
@@ -116,59 +109,6 @@ def test_seq2seq_decoder_is_causal_and_ignores_source_padding():
     torch.testing.assert_close(model(longer, tgt), logits)
 
 
-def test_greedy_decode_follows_the_argmax_and_stops_at_eos():
-    torch.manual_seed(0)
-    model = Seq2SeqTransformer(11, 9, d_model=16, nhead=2, dim_feedforward=32, dropout=0.0).eval()
-    src = torch.tensor([[3, 4, 5], [6, 7, 8]])
-    out = greedy_decode(model, src, bos_id=1, eos_id=2, max_len=4)
-    assert out[:, 0].tolist() == [1, 1] and out.shape[1] <= 5
-    for t in range(1, out.shape[1]):  # each token is the argmax given the prefix before it
-        step = model(src, out[:, :t])[:, -1].argmax(-1)
-        finished = (out[:, 1:t] == 2).any(dim=1)
-        assert torch.equal(torch.where(finished, torch.full_like(step, 2), step), out[:, t])
-
-
-@given(
-    smoothing=st.floats(0.0, 0.9),
-    classes=st.integers(2, 7),
-    rows=st.integers(1, 6),
-    seed=st.integers(0, 1000),
-)
-def test_label_smoothing_matches_torch(smoothing, classes, rows, seed):
-    gen = torch.Generator().manual_seed(seed)
-    logits = torch.randn(rows, classes, generator=gen)
-    target = torch.randint(classes, (rows,), generator=gen)
-    target[0] = -100 if rows > 1 else target[0]
-    torch.testing.assert_close(
-        label_smoothed_cross_entropy(logits, target, smoothing),
-        F.cross_entropy(logits, target, label_smoothing=smoothing),
-    )
-
-
-def test_warmup_peaks_at_warmup_steps_with_the_paper_value():
-    values = [warmup_lr(s, 512, 4000) for s in range(1, 20_001)]
-    peak = max(range(len(values)), key=values.__getitem__) + 1
-    assert peak == 4000
-    assert values[peak - 1] == pytest.approx((512 * 4000) ** -0.5)
-    assert warmup_lr(16_000, 512, 4000) == pytest.approx(512**-0.5 * 16_000**-0.5)
-
-
-@given(step=st.integers(1, 10_000), warmup=st.integers(1, 2000))
-def test_warmup_rises_then_falls(step, warmup):
-    before, after = warmup_lr(step, 64, warmup), warmup_lr(step + 1, 64, warmup)
-    assert after > before if step < warmup else after <= before
-
-
-def test_warmup_scheduler_sets_the_learning_rate():
-    param = nn.Parameter(torch.zeros(1))
-    optimizer = torch.optim.SGD([param], lr=1.0)
-    scheduler = warmup_scheduler(optimizer, d_model=64, warmup_steps=10, factor=2.0)
-    for step in range(1, 6):
-        assert optimizer.param_groups[0]["lr"] == pytest.approx(warmup_lr(step, 64, 10, 2.0))
-        optimizer.step()
-        scheduler.step()
-
-
 def test_bad_inputs_are_named():
     with pytest.raises(ValueError, match="activation must be one of"):
         EncoderLayer(D, H, activation="tanh")
@@ -178,15 +118,5 @@ def test_bad_inputs_are_named():
         DecoderLayer(D, H)(torch.randn(1, 4, D), torch.randn(4, D))
     with pytest.raises(ValueError, match="num_layers must be > 0"):
         Encoder(EncoderLayer(D, H), 0)
-    with pytest.raises(ValueError, match=r"smoothing must be in \[0, 1\)"):
-        label_smoothed_cross_entropy(torch.randn(2, 3), torch.tensor([0, 1]), smoothing=1.0)
-    with pytest.raises(ValueError, match="target must have 2 entries"):
-        label_smoothed_cross_entropy(torch.randn(2, 3), torch.tensor([0]))
-    with pytest.raises(ValueError, match="step must be > 0"):
-        warmup_lr(0, 512)
     with pytest.raises(TypeError, match="src must have dtype torch.int64"):
         Seq2SeqTransformer(5, 5, d_model=8, nhead=2).encode(torch.zeros(1, 3))
-    with pytest.raises(ValueError, match="max_len must be > 0"):
-        greedy_decode(
-            Seq2SeqTransformer(5, 5, d_model=8, nhead=2), torch.ones(1, 2).long(), 1, 2, 0
-        )
