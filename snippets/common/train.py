@@ -104,6 +104,26 @@ def evaluate(
     return total_loss / count, correct / count
 
 
+def current_lr(optimizer: Any) -> float:
+    """The learning rate ``optimizer`` uses for its next step.
+
+    Works for ``torch.optim`` optimizers (the first parameter group's rate)
+    and for any object with an ``lr`` attribute, such as the from-scratch
+    optimizers of the neural-networks chapter.
+
+    Raises:
+        TypeError: if ``optimizer`` has neither ``param_groups`` nor ``lr``.
+    """
+    groups = getattr(optimizer, "param_groups", None)
+    if groups:
+        return float(groups[0]["lr"])
+    if hasattr(optimizer, "lr"):
+        return float(optimizer.lr)
+    raise TypeError(
+        f"optimizer must have param_groups or an lr attribute, got {type(optimizer).__name__}"
+    )
+
+
 def fit(
     model: nn.Module,
     train_batches: Iterable[Batch],
@@ -152,7 +172,7 @@ def fit(
         total, count = 0.0, 0
         for batch in train_batches:
             batch = to_device(batch, device)
-            history.learning_rate.append(optimizer.param_groups[0]["lr"])
+            history.learning_rate.append(current_lr(optimizer))
             loss = train_step(model, batch, loss_fn, optimizer, max_grad_norm, forward)
             if scheduler is not None:
                 scheduler.step()

@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 from snippets.common.data import make_loader
-from snippets.common.train import History, evaluate, fit, train_step
+from snippets.common.train import History, current_lr, evaluate, fit, train_step
 
 
 def _blobs(n=200, seed=0):
@@ -201,3 +201,15 @@ def test_evaluate_accepts_models_that_return_a_tuple():
     batches = [(torch.ones(4, 3), torch.ones(4, 3))]
     loss, acc = evaluate(TwoOutputs(), batches, lambda out, target: ((out[0] - target) ** 2).mean())
     assert loss == 0.0 and acc == 0.0
+
+
+def test_current_lr_reads_torch_and_plain_optimizers():
+    model = nn.Linear(2, 2)
+    assert current_lr(torch.optim.SGD(model.parameters(), lr=0.125)) == 0.125
+
+    class Plain:
+        lr = 0.25
+
+    assert current_lr(Plain()) == 0.25
+    with pytest.raises(TypeError, match="param_groups or an lr"):
+        current_lr(object())

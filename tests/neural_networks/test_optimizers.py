@@ -133,3 +133,27 @@ def test_bad_input():
         rosenbrock(torch.zeros(3))
     with pytest.raises(ValueError, match="steps must be > 0"):
         optimize_path("sgd", (0.0, 0.0), 0.1, 0)
+
+
+def test_fit_trains_with_a_scratch_optimizer_like_torch_optim():
+    """The gallery trains with these classes through ``fit``: same weights as torch.optim."""
+    from torch import nn
+
+    from snippets.common.data import make_loader
+    from snippets.common.train import fit
+
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(64, 3, generator=g), torch.randint(0, 2, (64,), generator=g)
+    batches = list(make_loader(x, y, batch_size=16, shuffle=False))
+    models = []
+    for make in (
+        lambda p: SGD(p, lr=0.1, momentum=0.9),
+        lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+    ):
+        torch.manual_seed(1)
+        model = nn.Linear(3, 2)
+        history = fit(model, batches, nn.CrossEntropyLoss(), make(model.parameters()), epochs=2)
+        assert history.learning_rate == [0.1] * 8
+        models.append(model)
+    torch.testing.assert_close(models[0].weight, models[1].weight)
+    torch.testing.assert_close(models[0].bias, models[1].bias)
