@@ -12,6 +12,7 @@ import torch
 from snippets.cnn.data import augmented_digits
 from snippets.common.data import digits
 from snippets.neural_networks.data import two_moons
+from snippets.sequence_models.data import date_split, recall_split
 from snippets.vision_transformers.data import digit_canvas
 
 
@@ -53,3 +54,24 @@ def test_two_moons():
 def test_digit_canvases():
     train, test = digit_canvas(200, split="train", seed=0), digit_canvas(200, split="test", seed=1)
     assert_disjoint(train.images, test.images)
+
+
+def test_recall_split():
+    # the sizes of plot_long_range_memory.py and plot_gradient_flow.py
+    for split in (
+        recall_split(4800, 1000, length=50, classes=8, noise_tokens=2),
+        recall_split(12800, 1000, length=20, noise_tokens=4),
+    ):
+        assert_disjoint(split.x_train, split.x_test)
+        assert len(_rows(split.x_train)) == len(split.x_train)
+
+
+def test_date_split():
+    # the sizes of plot_date_translation.py and plot_seq2seq_dates.py; a source
+    # string is the sample (the same day written another way is a different one)
+    for n_train in (3000, 18000):
+        train, test = date_split(n_train, 1000, seed=0)
+        shared = {s for s, _ in train} & {s for s, _ in test}
+        assert not shared, f"{len(shared)} held-out samples also appear in training"
+        assert len({s for s, _ in train}) == len(train)  # no duplicate inside either
+        assert len({s for s, _ in test}) == len(test)

@@ -14,7 +14,10 @@ character attended to.
 
 # %%
 # Data: 3,000 training pairs and 1,000 test pairs from
-# ``snippets.sequence_models.data.date_pairs``, encoded with one character tokenizer per side.
+# ``snippets.sequence_models.data.date_split``, which skips repeated source
+# strings: no test source occurs in training (checked below), although the
+# same day may, written in another format. Each side gets its own character
+# tokenizer.
 import matplotlib.pyplot as plt
 import torch
 from torch import nn
@@ -25,7 +28,7 @@ from snippets.common.plotting import plot_curves, use_style
 from snippets.common.seed import seed_everything
 from snippets.common.tokenizers import CharTokenizer
 from snippets.common.train import fit
-from snippets.sequence_models.data import date_pairs
+from snippets.sequence_models.data import date_split
 from snippets.sequence_models.seq2seq import (
     Seq2Seq,
     encode_pairs,
@@ -37,8 +40,10 @@ from snippets.sequence_models.seq2seq import (
 seed_everything(0)
 use_style()
 device = pick_device()
-train_pairs = date_pairs(preset(cpu=3000, gpu=20000, device=device), seed=0)
-test_pairs = date_pairs(1000, seed=1)
+train_pairs, test_pairs = date_split(preset(cpu=3000, gpu=20000, device=device), 1000, seed=0)
+shared = {s for s, _ in train_pairs} & {s for s, _ in test_pairs}
+print("test sources that also occur in training:", len(shared))
+assert not shared, f"{len(shared)} test sources also occur in training"
 src_tok = CharTokenizer([s for s, _ in train_pairs])
 tgt_tok = CharTokenizer(["0123456789-"])
 src, tgt = encode_pairs(train_pairs, src_tok, tgt_tok)

@@ -24,7 +24,7 @@ from snippets.common.device import pick_device, preset
 from snippets.common.plotting import use_style
 from snippets.common.seed import seed_everything
 from snippets.common.train import train_step
-from snippets.sequence_models.data import recall_task
+from snippets.sequence_models.data import recall_split
 from snippets.sequence_models.lstm import set_forget_bias
 from snippets.sequence_models.rnn import RecurrentClassifier, input_gradient_norms
 
@@ -64,8 +64,9 @@ for name, values in norms.items():
 # makes ``train_step`` call ``torch.nn.utils.clip_grad_norm_`` before every
 # update.
 updates = preset(cpu=400, gpu=800, device=device)
-x_train, y_train = recall_task(updates * 32, length=20, noise_tokens=4, seed=0)
-x_test, y_test = recall_task(1000, length=20, noise_tokens=4, seed=1)
+x_train, y_train, x_test, y_test = recall_split(updates * 32, 1000, length=20, noise_tokens=4)
+seen = {tuple(row) for row in x_train.tolist()}
+assert not any(tuple(row) in seen for row in x_test.tolist()), "a test sequence is in training"
 losses, models = {}, {}
 for label, clip in (("no clipping", None), ("clip_grad_norm_ to 1.0", 1.0)):
     seed_everything(0)

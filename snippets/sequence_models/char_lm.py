@@ -15,6 +15,7 @@ from torch.nn import functional as F
 
 from snippets.common.checks import check_positive, check_tensor
 from snippets.common.tokenizers import CharTokenizer
+from snippets.sequence_models.rnn import check_ids
 
 
 class CharLM(nn.Module):
@@ -24,6 +25,12 @@ class CharLM(nn.Module):
         ``forward``: ``ids`` ``[N, T]`` int64 -> logits ``[N, T, vocab]``.
         ``step``: the same plus an optional LSTM state ``(h, c)``, each
         ``[layers, N, hidden]``, returned updated for the next call.
+
+    Raises:
+        TypeError: if ``ids`` is not int64, or ``state`` is not a pair of
+            tensors of the model's dtype.
+        ValueError: if ``ids`` is not 2-D, empty or out of the vocabulary, or
+            ``state`` does not have shape ``[layers, N, hidden]``.
     """
 
     def __init__(self, vocab: int, embed: int = 32, hidden: int = 256, layers: int = 1) -> None:
@@ -39,12 +46,27 @@ class CharLM(nn.Module):
     def step(
         self, ids: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-        check_tensor(ids, "ids", ndim=2, dtype=torch.int64)
+        check_ids(ids, "ids", self.embed.num_embeddings)
+        if state is not None:
+            self.check_state(state, len(ids))
         output, state = self.lstm(self.embed(ids), state)
         return self.head(output), state
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         return self.step(ids)[0]
+
+    def check_state(self, state: object, batch: int) -> None:
+        """Check an LSTM state ``(h, c)`` for a batch of ``batch`` sequences."""
+        if not (isinstance(state, tuple) and len(state) == 2):
+            raise TypeError(f"state must be a pair (h, c), got {type(state).__name__}")
+        shape = (self.lstm.num_layers, batch, self.lstm.hidden_size)
+        for value, name in zip(state, ("state[0] (h)", "state[1] (c)")):
+            check_tensor(value, name, ndim=3, dtype=self.head.weight.dtype)
+            if tuple(value.shape) != shape:
+                raise ValueError(
+                    f"{name} must have shape {shape} (layers, ids' batch size, hidden), "
+                    f"got {tuple(value.shape)}"
+                )
 
 
 def random_windows(
@@ -76,16 +98,24 @@ def lm_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy of next-token logits ``[N, T, V]`` against targets ``[N, T]``.
 
     Every position of every window counts once; the result is in nats per
-    token (per character for :class:`CharLM`).
+    token (per character for :class:`CharLM`). The GPT of the Transformer
+    chapter (:mod:`snippets.transformers.gpt`) is trained with it too.
 
     Raises:
-        ValueError: if ``logits`` is not ``[N, T, V]`` or ``targets`` not ``[N, T]``.
+        TypeError: if ``logits`` is not floating-point or ``targets`` not int64.
+        ValueError: if ``logits`` is not ``[N, T, V]``, ``targets`` not
+            ``[N, T]``, or a target is outside ``0 … V-1``.
     """
     check_tensor(logits, "logits", ndim=3, floating=True)
     check_tensor(targets, "targets", ndim=2, dtype=torch.int64)
     if targets.shape != logits.shape[:2]:
         raise ValueError(
             f"targets must have shape {tuple(logits.shape[:2])}, got {tuple(targets.shape)}"
+        )
+    if targets.numel() and (int(targets.min()) < 0 or int(targets.max()) >= logits.shape[2]):
+        raise ValueError(
+            f"targets must hold ids from 0 to {logits.shape[2] - 1} (the logits' last "
+            f"dimension), got ids from {int(targets.min())} to {int(targets.max())}"
         )
     return F.cross_entropy(logits.flatten(0, 1), targets.flatten())
 

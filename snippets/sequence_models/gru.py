@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from snippets.sequence_models.rnn import ScratchRNN, State
+from snippets.sequence_models.rnn import ScratchRNN, State, check_step
 
 
 def gru_gates(
@@ -27,7 +27,13 @@ def gru_gates(
     Shapes:
         ``x`` ``[N, I]``, ``h`` ``[N, H]``, ``w_ih`` ``[3H, I]``, ``w_hh``
         ``[3H, H]``, biases ``[3H]``; every entry ``[N, H]``.
+
+    Raises:
+        TypeError: if an argument's dtype differs from ``x``'s (see
+            :func:`~snippets.sequence_models.rnn.check_step`).
+        ValueError: if the shapes of ``x``, ``h`` and the weights disagree.
     """
+    check_step(x, h, w_ih, w_hh, b_ih, b_hh, blocks=3)
     x_r, x_z, x_n = (x @ w_ih.T + b_ih).chunk(3, dim=-1)
     h_r, h_z, h_n = (h @ w_hh.T + b_hh).chunk(3, dim=-1)
     reset = torch.sigmoid(x_r + h_r)
@@ -48,6 +54,10 @@ def gru_cell(
 
     Shapes:
         ``x`` ``[N, I]``, ``h`` ``[N, H]``; returns ``h_t`` ``[N, H]``.
+
+    Raises:
+        TypeError: if an argument's dtype differs from ``x``'s (see :func:`gru_gates`).
+        ValueError: if the shapes of ``x``, ``h`` and the weights disagree.
     """
     gate = gru_gates(x, h, w_ih, w_hh, b_ih, b_hh)
     return (1 - gate["update"]) * gate["new"] + gate["update"] * h

@@ -10,12 +10,14 @@ records the gates of a trained LSTM.
 
 from __future__ import annotations
 
+import math
 from typing import TypeVar
 
 import torch
 from torch import nn
 
-from snippets.sequence_models.rnn import ScratchRNN, State
+from snippets.common.checks import check_tensor
+from snippets.sequence_models.rnn import ScratchRNN, State, check_step
 
 T = TypeVar("T", bound=nn.Module)
 
@@ -33,7 +35,13 @@ def lstm_gates(
     Shapes:
         ``x`` ``[N, I]``, ``h`` ``[N, H]``, ``w_ih`` ``[4H, I]``, ``w_hh``
         ``[4H, H]``, biases ``[4H]``; every gate ``[N, H]``.
+
+    Raises:
+        TypeError: if an argument's dtype differs from ``x``'s (see
+            :func:`~snippets.sequence_models.rnn.check_step`).
+        ValueError: if the shapes of ``x``, ``h`` and the weights disagree.
     """
+    check_step(x, h, w_ih, w_hh, b_ih, b_hh, blocks=4)
     z = x @ w_ih.T + b_ih + h @ w_hh.T + b_hh  # [N, 4H]: all four pre-activations at once
     i, f, g, o = z.chunk(4, dim=-1)
     return {
@@ -58,7 +66,14 @@ def lstm_cell(
     Shapes:
         ``x`` ``[N, I]``, ``h`` and ``c`` ``[N, H]``; returns ``(h_t, c_t)``,
         both ``[N, H]``.
+
+    Raises:
+        TypeError: if ``c`` is not a tensor of ``h``'s dtype; see also :func:`lstm_gates`.
+        ValueError: if ``c`` does not have ``h``'s shape; see also :func:`lstm_gates`.
     """
+    check_tensor(c, "c", dtype=h.dtype)
+    if c.shape != h.shape:
+        raise ValueError(f"c must have h's shape {tuple(h.shape)}, got {tuple(c.shape)}")
     gate = lstm_gates(x, h, w_ih, w_hh, b_ih, b_hh)
     c = gate["forget"] * c + gate["input"] * gate["candidate"]
     h = gate["output"] * torch.tanh(c)
@@ -95,7 +110,7 @@ class ScratchLSTM(ScratchRNN):
             return zeros, zeros
         if not isinstance(h0, tuple) or len(h0) != 2:
             raise TypeError(f"h0 of an LSTM must be a tuple (h0, c0), got {type(h0).__name__}")
-        return super().split_state(h0[0], x)[0], super().split_state(h0[1], x)[0]
+        return self.check_state(h0[0], "h0", x), self.check_state(h0[1], "c0", x)
 
     def join_state(self, state: State) -> State:
         return state[0], state[1]
@@ -114,10 +129,21 @@ def set_forget_bias(lstm: T, value: float) -> T:
     biases the same way.
 
     Raises:
+        TypeError: if ``lstm`` is not a recurrent layer (no ``hidden_size``)
+            or ``value`` is not a number.
         ValueError: if ``lstm`` has no LSTM biases (``bias_ih…``/``bias_hh…``
-            of ``4 · hidden_size`` entries), e.g. one built with ``bias=False``.
+            of ``4 · hidden_size`` entries), e.g. one built with ``bias=False``,
+            or ``value`` is not finite.
     """
-    hidden = lstm.hidden_size
+    hidden = getattr(lstm, "hidden_size", None)
+    if not isinstance(lstm, nn.Module) or not isinstance(hidden, int):
+        raise TypeError(
+            f"lstm must be nn.LSTM, nn.LSTMCell or ScratchLSTM, got {type(lstm).__name__}"
+        )
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"value must be a number, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise ValueError(f"value must be finite, got {value}")
     biases = [(n, p) for n, p in lstm.named_parameters() if n.startswith(("bias_ih", "bias_hh"))]
     if not biases or any(p.shape != (4 * hidden,) for _, p in biases):
         raise ValueError(

@@ -22,6 +22,68 @@ from snippets.common.checks import check_choice, check_dim, check_positive, chec
 State = tuple[torch.Tensor, ...]
 
 
+def check_ids(ids: object, name: str, vocab: int) -> torch.Tensor:
+    """Check a batch of token ids ``[N, T]``: int64, ``T >= 1``, every id in ``0 … vocab-1``.
+
+    An id outside the vocabulary would otherwise fail inside ``nn.Embedding``
+    with an ``IndexError`` (on a GPU, a device-side assert).
+
+    Raises:
+        TypeError: if ``ids`` is not an int64 tensor.
+        ValueError: if ``ids`` is not 2-D, has no position or holds an id out of range.
+    """
+    check_tensor(ids, name, ndim=2, dtype=torch.int64)
+    if ids.shape[1] == 0:
+        raise ValueError(f"{name} must hold at least one position, got shape {tuple(ids.shape)}")
+    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocab):
+        raise ValueError(
+            f"{name} must hold ids from 0 to {vocab - 1} (the vocabulary), got ids from "
+            f"{int(ids.min())} to {int(ids.max())}"
+        )
+    return ids
+
+
+def check_step(
+    x: torch.Tensor,
+    h: torch.Tensor,
+    w_ih: torch.Tensor,
+    w_hh: torch.Tensor,
+    b_ih: torch.Tensor,
+    b_hh: torch.Tensor,
+    blocks: int = 1,
+) -> None:
+    """Check the arguments of one recurrent step with ``blocks`` stacked gate blocks.
+
+    ``x`` ``[N, I]`` and ``h`` ``[N, H]`` fix the sizes: the weights must be
+    ``[blocks·H, I]`` and ``[blocks·H, H]``, the biases ``[blocks·H]``, and
+    every tensor must have ``x``'s dtype. Without this check a state of batch
+    size 1 would silently broadcast against a larger batch of inputs.
+
+    Raises:
+        TypeError: if an argument is not a tensor of ``x``'s floating-point dtype.
+        ValueError: if a shape disagrees with ``x`` and ``h``.
+    """
+    check_tensor(x, "x", ndim=2, floating=True)
+    check_tensor(h, "h", ndim=2, dtype=x.dtype)
+    if h.shape[0] != x.shape[0]:
+        raise ValueError(
+            f"h must have x's batch size {x.shape[0]} in dimension 0, got shape {tuple(h.shape)}"
+        )
+    rows = blocks * h.shape[1]
+    for value, name, shape in (
+        (w_ih, "w_ih", (rows, x.shape[1])),
+        (w_hh, "w_hh", (rows, h.shape[1])),
+        (b_ih, "b_ih", (rows,)),
+        (b_hh, "b_hh", (rows,)),
+    ):
+        check_tensor(value, name, dtype=x.dtype)
+        if tuple(value.shape) != shape:
+            raise ValueError(
+                f"{name} must have shape {shape} ({blocks} gate block(s) of H = {h.shape[1]} "
+                f"from h, I = {x.shape[1]} from x), got {tuple(value.shape)}"
+            )
+
+
 def rnn_cell(
     x: torch.Tensor,
     h: torch.Tensor,
@@ -35,7 +97,12 @@ def rnn_cell(
     Shapes:
         ``x`` ``[N, I]``, ``h`` ``[N, H]``, ``w_ih`` ``[H, I]``, ``w_hh``
         ``[H, H]``, ``b_ih`` and ``b_hh`` ``[H]``; returns the new ``h`` ``[N, H]``.
+
+    Raises:
+        TypeError: if an argument's dtype differs from ``x``'s (see :func:`check_step`).
+        ValueError: if the shapes of ``x``, ``h`` and the weights disagree.
     """
+    check_step(x, h, w_ih, w_hh, b_ih, b_hh)
     return torch.tanh(x @ w_ih.T + b_ih + h @ w_hh.T + b_hh)
 
 
@@ -107,15 +174,28 @@ class ScratchRNN(nn.Module):
         """The gate activations of one time step, by name: a vanilla RNN has none."""
         return {}
 
+    def check_state(self, state: torch.Tensor, name: str, x: torch.Tensor) -> torch.Tensor:
+        """Check one initial state against the layer and ``x`` ``[T, N, I]``; return it.
+
+        Raises:
+            TypeError: if ``state`` is not a tensor of ``x``'s dtype.
+            ValueError: if ``state`` is not ``[L·D, N, H]``.
+        """
+        shape = (self.num_layers * self.directions, x.shape[1], self.hidden_size)
+        check_tensor(state, name, ndim=3, dtype=x.dtype)
+        if tuple(state.shape) != shape:
+            raise ValueError(
+                f"{name} must have shape {shape} (layers·directions, x's batch size, "
+                f"hidden_size), got {tuple(state.shape)}"
+            )
+        return state
+
     def split_state(self, h0: torch.Tensor | None, x: torch.Tensor) -> State:
         """Turn the user's initial state into a tuple of ``[L·D, N, H]`` tensors."""
-        shape = (self.num_layers * self.directions, x.shape[1], self.hidden_size)
         if h0 is None:
+            shape = (self.num_layers * self.directions, x.shape[1], self.hidden_size)
             return (x.new_zeros(shape),)
-        check_tensor(h0, "h0", ndim=3, floating=True)
-        if tuple(h0.shape) != shape:
-            raise ValueError(f"h0 must have shape {shape}, got {tuple(h0.shape)}")
-        return (h0,)
+        return (self.check_state(h0, "h0", x),)
 
     def join_state(self, state: State) -> torch.Tensor | State:
         """The final state in PyTorch's form: ``h_n`` for an RNN or GRU."""
@@ -125,9 +205,12 @@ class ScratchRNN(nn.Module):
         self, x: torch.Tensor, h0: torch.Tensor | State | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | State]:
         check_tensor(x, "x", ndim=3, floating=True)
+        check_tensor(x, "x", dtype=self.weight_ih_l0.dtype)  # the parameters' dtype
         if self.batch_first:
             x = x.transpose(0, 1)  # [N, T, I] -> [T, N, I]
         check_dim(x, "x", -1, self.input_size)
+        if x.shape[0] == 0:
+            raise ValueError(f"x must hold at least one time step, got 0 (shape {tuple(x.shape)})")
         initial = self.split_state(h0, x)
         steps = x.shape[0]
         finals: list[list[torch.Tensor]] = [[] for _ in initial]
@@ -174,14 +257,26 @@ def gate_trace(
         ``"new"``) and the state (``"hidden"``, and ``"cell"`` for an LSTM).
 
     Raises:
-        TypeError: if ``kind`` is not a :class:`ScratchRNN` class.
-        ValueError: if ``x`` is not 2-D, or ``layer``'s weights do not have
-            the number of gate blocks of ``kind``.
+        TypeError: if ``kind`` is not a :class:`ScratchRNN` class, ``layer``
+            has no ``weight_ih_l0`` … ``bias_hh_l0``, or ``x``'s dtype is not
+            that of the weights.
+        ValueError: if ``x`` is not 2-D, holds no step or not ``layer``'s input
+            size, or ``layer``'s weights do not have the number of gate blocks of ``kind``.
     """
-    check_tensor(x, "x", ndim=2, floating=True)
     if not (isinstance(kind, type) and issubclass(kind, ScratchRNN)):
         raise TypeError(f"kind must be ScratchRNN or a subclass, got {kind!r}")
-    weights = [getattr(layer, f"{n}_l0") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    names = [f"{n}_l0" for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    if not all(isinstance(getattr(layer, n, None), torch.Tensor) for n in names):
+        raise TypeError(
+            f"layer must be a recurrent layer with parameters {', '.join(names)} (nn.RNN, "
+            f"nn.LSTM, nn.GRU or a scratch one), got {type(layer).__name__}"
+        )
+    weights = [getattr(layer, n) for n in names]
+    check_tensor(x, "x", ndim=2, floating=True)
+    check_tensor(x, "x", dtype=weights[0].dtype)  # the weights' dtype
+    check_dim(x, "x", -1, weights[0].shape[1])
+    if x.shape[0] == 0:
+        raise ValueError(f"x must hold at least one time step, got 0 (shape {tuple(x.shape)})")
     rows = kind.gate_blocks * layer.hidden_size
     if weights[0].shape[0] != rows:
         raise ValueError(
@@ -208,7 +303,8 @@ class RecurrentClassifier(nn.Module):
         ``tokens`` ``[N, T]`` int64 -> logits ``[N, classes]``.
 
     Raises:
-        ValueError: if ``kind`` is not ``"rnn"``, ``"lstm"`` or ``"gru"``.
+        ValueError: if ``kind`` is not ``"rnn"``, ``"lstm"`` or ``"gru"``, or
+            ``tokens`` holds no step or an id outside ``0 … vocab-1``.
     """
 
     def __init__(
@@ -230,7 +326,7 @@ class RecurrentClassifier(nn.Module):
         self.head = nn.Linear(hidden, classes)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        check_tensor(tokens, "tokens", ndim=2, dtype=torch.int64)
+        check_ids(tokens, "tokens", self.embed.num_embeddings)
         output, _ = self.rnn(self.embed(tokens))  # [N, T, hidden]
         return self.head(output[:, -1])
 
@@ -246,8 +342,26 @@ def input_gradient_norms(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
     Shapes:
         ``x`` ``[N, T, I]`` -> norms ``[T]`` (over the batch and the features).
+
+    Raises:
+        ValueError: if ``model`` is not ``batch_first`` (it would read ``x``
+            as ``[T, N, I]`` and return norms over the wrong axis), or ``x``
+            holds no step or not ``model``'s input size.
+        TypeError: if ``x`` is not of the dtype of ``model``'s parameters.
     """
+    if not getattr(model, "batch_first", True):
+        raise ValueError(
+            f"model must be built with batch_first=True, got {type(model).__name__} with "
+            f"batch_first=False: it would read x [N, T, I] as [T, N, I]"
+        )
     check_tensor(x, "x", ndim=3, floating=True)
+    params = list(model.parameters())
+    if params:
+        check_tensor(x, "x", dtype=params[0].dtype)  # the parameters' dtype
+    if hasattr(model, "input_size"):
+        check_dim(x, "x", -1, model.input_size)
+    if x.shape[1] == 0:
+        raise ValueError(f"x must hold at least one time step, got 0 (shape {tuple(x.shape)})")
     x = x.detach().clone().requires_grad_(True)
     output, _ = model(x)
     output[:, -1].sum().backward()

@@ -5,8 +5,11 @@ a GRU that starts from the encoder's final state. With ``attention=True``, at
 every output step the decoder state scores every encoder state (Luong's
 "general" score), the softmax of the scores weights an average of the
 encoder states (the *context*), and state and context together predict the
-next token. Without attention the decoder sees the source only through its
-initial state: one fixed-size vector for the whole input.
+next token. This is Luong's global attention *without input feeding*: the
+context goes to the output layer only and never enters the decoder's
+recurrence, so the decoder GRU can read a whole target in one call.
+Without attention the decoder sees the source only through its initial
+state: one fixed-size vector for the whole input.
 
 Training, decoding and scoring work for any encoder-decoder with two methods,
 ``encode(src) -> memory`` and ``decode(tgt_in, memory, src) -> logits``
@@ -26,8 +29,9 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from snippets.common.checks import check_positive, check_tensor
+from snippets.common.checks import check_dim, check_positive, check_tensor
 from snippets.common.tokenizers import CharTokenizer
+from snippets.sequence_models.rnn import check_ids
 
 
 def encode_pairs(
@@ -59,19 +63,48 @@ class LuongAttention(nn.Module):
         (encoder states), ``mask`` ``[N, S]`` (True at real source tokens).
         Returns ``context`` ``[N, T, Hm]`` and ``weights`` ``[N, T, S]``; each
         row of ``weights`` sums to 1 over the real source positions.
+
+    Raises:
+        TypeError: if ``query`` and ``memory`` are not of the layer's
+            floating-point dtype, or ``mask`` is not boolean.
+        ValueError: if the shapes disagree, or a row of ``mask`` keeps no
+            position (its weights would be NaN).
     """
 
     def __init__(self, query_size: int, memory_size: int) -> None:
         super().__init__()
+        check_positive(query_size, "query_size")
+        check_positive(memory_size, "memory_size")
         self.w = nn.Linear(memory_size, query_size, bias=False)
 
     def forward(
         self, query: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        self.check_inputs(query, memory, mask)
         scores = query @ self.w(memory).transpose(1, 2)  # [N, T, S]
         scores = scores.masked_fill(~mask[:, None, :], float("-inf"))  # never attend to padding
         weights = scores.softmax(dim=-1)
         return weights @ memory, weights  # context [N, T, Hm]
+
+    def check_inputs(self, query: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor) -> None:
+        """The checks of :meth:`forward`: shapes that agree, one dtype, a usable mask."""
+        check_tensor(query, "query", ndim=3, floating=True)
+        check_tensor(query, "query", dtype=self.w.weight.dtype)  # the layer's dtype
+        check_tensor(memory, "memory", ndim=3, dtype=query.dtype)
+        check_tensor(mask, "mask", ndim=2, dtype=torch.bool)
+        check_dim(query, "query", -1, self.w.out_features)
+        check_dim(memory, "memory", -1, self.w.in_features)
+        check_dim(memory, "memory", 0, len(query))
+        if mask.shape != memory.shape[:2]:
+            raise ValueError(
+                f"mask must have memory's shape (N, S) = {tuple(memory.shape[:2])}, "
+                f"got {tuple(mask.shape)}"
+            )
+        empty = torch.nonzero(~mask.any(dim=1)).flatten().tolist()
+        if empty:
+            raise ValueError(
+                f"mask must keep at least one source position in every row, rows {empty} keep none"
+            )
 
 
 class Seq2Seq(nn.Module):
@@ -116,9 +149,25 @@ class Seq2Seq(nn.Module):
 
         Shapes:
             ``src`` ``[N, S]`` (int64, 0 = padding).
+
+        Raises:
+            TypeError: if ``src`` is not int64.
+            ValueError: if ``src`` is not 2-D, holds an id outside the
+                vocabulary, a row of padding only, or padding before a real
+                token (the encoder reads the first ``length`` positions of a
+                row, so padding must come last).
         """
-        check_tensor(src, "src", ndim=2, dtype=torch.int64)
-        lengths = (src != 0).sum(dim=1).clamp(min=1).cpu()
+        check_ids(src, "src", self.src_embed.num_embeddings)
+        real = src != 0
+        lengths = real.sum(dim=1)
+        if not lengths.all():
+            rows = torch.nonzero(lengths == 0).flatten().tolist()
+            raise ValueError(f"src must hold at least one token per row, rows {rows} are padding")
+        right_padded = torch.arange(src.shape[1], device=src.device)[None] < lengths[:, None]
+        if not torch.equal(real, right_padded):
+            rows = torch.nonzero((real != right_padded).any(dim=1)).flatten().tolist()
+            raise ValueError(f"src must be padded on the right (0s last), rows {rows} are not")
+        lengths = lengths.cpu()
         packed = pack_padded_sequence(
             self.src_embed(src), lengths, batch_first=True, enforce_sorted=False
         )
@@ -135,13 +184,31 @@ class Seq2Seq(nn.Module):
         The decoder GRU runs over all ``T`` inputs in one call, starting from
         the memory's initial state; with attention, every step also reads the
         encoder states of the real (non-padding) source positions.
+
+        Raises:
+            TypeError: if ``tgt_in`` or ``src`` is not int64, or ``memory`` is
+                not the pair that :meth:`encode` returns.
+            ValueError: if ``tgt_in`` is not 2-D, empty or out of the
+                vocabulary, or ``src``, ``tgt_in`` and ``memory`` disagree in
+                batch size or source length.
         """
-        check_tensor(tgt_in, "tgt_in", ndim=2, dtype=torch.int64)
+        check_ids(tgt_in, "tgt_in", self.tgt_embed.num_embeddings)
+        check_tensor(src, "src", ndim=2, dtype=torch.int64)
         if len(src) != len(tgt_in):
             raise ValueError(
                 f"src and tgt_in must hold the same batch size, got {len(src)} and {len(tgt_in)}"
             )
+        if not (isinstance(memory, tuple) and len(memory) == 2):
+            raise TypeError(
+                f"memory must be the pair (encoder states, first state) from encode(src), "
+                f"got {type(memory).__name__}"
+            )
         encoder_states, h0 = memory
+        if encoder_states.shape[:2] != src.shape:
+            raise ValueError(
+                f"memory must come from encode(src): its encoder states cover (N, S) = "
+                f"{tuple(encoder_states.shape[:2])}, src has shape {tuple(src.shape)}"
+            )
         states, _ = self.decoder(self.tgt_embed(tgt_in), h0)  # all T steps in one call
         if self.attend is not None:
             context, self.last_attention = self.attend(states, encoder_states, src != 0)
@@ -167,9 +234,19 @@ def teacher_forcing(
     Shapes:
         ``src`` ``[N, S]``, ``tgt`` ``[N, T + 1]`` -> logits ``[N·T, V]`` and
         targets ``[N·T]``.
+
+    Raises:
+        TypeError: if ``tgt`` is not int64.
+        ValueError: if ``tgt`` is not 2-D or has fewer than 2 positions
+            (``<bos>`` and at least one token to predict).
     """
     src, tgt = batch
     check_tensor(tgt, "tgt", ndim=2, dtype=torch.int64)
+    if tgt.shape[1] < 2:
+        raise ValueError(
+            f"tgt must hold at least 2 positions (<bos> and a token to predict), "
+            f"got shape {tuple(tgt.shape)}"
+        )
     logits = model(src, tgt[:, :-1])  # [N, T, V]
     return logits.flatten(0, 1), tgt[:, 1:].flatten()
 

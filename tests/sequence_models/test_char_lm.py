@@ -65,11 +65,14 @@ def test_untrained_loss_is_near_uniform():
     assert abs(lm_loss(model(ids), ids).item() - math.log(50)) < 0.2
 
 
-def test_lm_loss_is_the_mean_negative_log_probability_of_the_next_token():
-    logits, targets = torch.randn(3, 5, 7), torch.randint(7, (3, 5))
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_lm_loss_is_the_mean_negative_log_probability_of_the_next_token(dtype):
+    logits, targets = torch.randn(3, 5, 7, dtype=dtype), torch.randint(7, (3, 5))
     log_p = torch.log_softmax(logits, dim=-1)
     expected = -log_p.gather(2, targets[..., None]).mean()
-    torch.testing.assert_close(lm_loss(logits, targets), expected)
+    loss = lm_loss(logits, targets)
+    assert loss.dtype == dtype  # also the loss of the Transformer chapter's GPT
+    torch.testing.assert_close(loss, expected)
     with pytest.raises(ValueError, match=r"targets must have shape \(3, 5\)"):
         lm_loss(logits, targets[:, :4])
     with pytest.raises(ValueError, match="logits must have 3 dimensions"):
@@ -90,3 +93,30 @@ def test_generate_is_seeded_and_low_temperature_is_greedy():
         generate(model, tok, "", 5)
     with pytest.raises(ValueError, match="length must be > 0"):
         generate(model, tok, "a", 0)
+
+
+def test_char_lm_checks_ids_and_state():
+    model = CharLM(vocab=10, embed=4, hidden=8, layers=2)
+    ids = torch.randint(10, (3, 5))
+    _, state = model.step(ids)
+    assert [tuple(s.shape) for s in state] == [(2, 3, 8)] * 2
+    with pytest.raises(ValueError, match="ids must hold ids from 0 to 9"):
+        model(torch.tensor([[1, 10]]))  # was an IndexError inside nn.Embedding
+    with pytest.raises(ValueError, match=r"state\[0\] \(h\) must have shape \(2, 2, 8\)"):
+        model.step(ids[:2], state)  # the state of 3 sequences for 2: was a RuntimeError
+    with pytest.raises(ValueError, match=r"state\[1\] \(c\) must have shape \(2, 3, 8\)"):
+        model.step(ids, (state[0], state[1][:1]))
+    with pytest.raises(TypeError, match=r"state\[1\] \(c\) must have dtype torch.float32"):
+        model.step(ids, (state[0], state[1].double()))
+    with pytest.raises(TypeError, match=r"state must be a pair \(h, c\)"):
+        model.step(ids, state[0])
+    with pytest.raises(ValueError, match="ids must hold at least one position"):
+        model(ids[:, :0])
+
+
+def test_lm_loss_checks_the_target_range():
+    logits = torch.randn(2, 3, 5)
+    with pytest.raises(ValueError, match="targets must hold ids from 0 to 4 .*got ids from 0 to 5"):
+        lm_loss(logits, torch.tensor([[0, 1, 2], [3, 4, 5]]))
+    with pytest.raises(ValueError, match="got ids from -1 to 4"):
+        lm_loss(logits, torch.tensor([[0, 1, 2], [3, 4, -1]]))

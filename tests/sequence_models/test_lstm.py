@@ -1,11 +1,12 @@
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
 from snippets.sequence_models.lstm import ScratchLSTM, lstm_cell, lstm_gates, set_forget_bias
 from snippets.sequence_models.rnn import gate_trace
+from tests.sequence_models.conftest import Case, cases, compare_with_torch
 
 
 def test_lstm_cell_matches_torch_lstm_cell():
@@ -27,13 +28,55 @@ def test_scratch_lstm_matches_nn_lstm(layers, bidirectional, batch_first):
     scratch.load_state_dict(reference.state_dict())
     x = torch.randn(4, 6, 5)
     d = 2 if bidirectional else 1
-    state = (torch.randn(layers * d, 4 if batch_first else 6, 7),) * 2
+    shape = (layers * d, 4 if batch_first else 6, 7)
+    state = (torch.randn(shape), torch.randn(shape))  # h0 and c0 differ
     for args in ((x,), (x, state)):
         out_ref, (h_ref, c_ref) = reference(*args)
         out, (h, c) = scratch(*args)
         torch.testing.assert_close(out, out_ref)
         torch.testing.assert_close(h, h_ref)
         torch.testing.assert_close(c, c_ref)
+    swapped, _ = reference(x, state[::-1])
+    assert not torch.allclose(swapped, out_ref)  # so a scratch LSTM that swapped them would fail
+
+
+@settings(max_examples=30, deadline=None)
+@given(cases())
+def test_scratch_lstm_matches_nn_lstm_forward_and_backward(case):
+    """Random batch, steps, sizes, layers, directions, layouts, dtypes; (h0, c0) given or not.
+
+    Gradients of the input, of ``h0`` and ``c0`` (different values) and of
+    every weight, after backward of a random projection of ``output``, ``h_n``
+    and ``c_n``.
+    """
+    compare_with_torch(nn.LSTM, ScratchLSTM, case)
+
+
+class SwappedStateLSTM(ScratchLSTM):
+    """Subtly wrong: reads ``(h0, c0)`` as ``(c0, h0)``."""
+
+    def split_state(self, h0, x):
+        h, c = super().split_state(h0, x)
+        return c, h
+
+
+class CoupledGateLSTM(ScratchLSTM):
+    """Subtly wrong: the forget gate is tied to the input gate, ``f = 1 - i``."""
+
+    @staticmethod
+    def cell(x, state, *weights):
+        h, c = state
+        gate = lstm_gates(x, h, *weights)
+        c = (1 - gate["input"]) * c + gate["input"] * gate["candidate"]
+        return gate["output"] * torch.tanh(c), c
+
+
+@pytest.mark.parametrize("wrong", [SwappedStateLSTM, CoupledGateLSTM])
+def test_the_comparison_catches_a_wrong_lstm(wrong):
+    case = Case(2, 3, 3, 4, 2, True, True, torch.float64, True, 0)
+    compare_with_torch(nn.LSTM, ScratchLSTM, case)
+    with pytest.raises(AssertionError):
+        compare_with_torch(nn.LSTM, wrong, case)
 
 
 def test_gate_order_is_input_forget_candidate_output():
@@ -111,9 +154,39 @@ def test_scratch_lstm_bad_input():
         scratch(torch.randn(3, 2, 5), torch.zeros(1, 2, 7))
     with pytest.raises(ValueError, match="h0 must have shape"):
         scratch(torch.randn(3, 2, 5), (torch.zeros(1, 3, 7), torch.zeros(1, 3, 7)))
+    with pytest.raises(ValueError, match=r"c0 must have shape \(1, 2, 7\) .*got \(1, 3, 7\)"):
+        scratch(torch.randn(3, 2, 5), (torch.zeros(1, 2, 7), torch.zeros(1, 3, 7)))
+    with pytest.raises(ValueError, match=r"c0 must have shape \(1, 2, 7\) .*got \(1, 2, 6\)"):
+        scratch(torch.randn(3, 2, 5), (torch.zeros(1, 2, 7), torch.zeros(1, 2, 6)))
+    with pytest.raises(TypeError, match="c0 must have dtype torch.float32, got torch.float64"):
+        scratch(torch.randn(3, 2, 5), (torch.zeros(1, 2, 7), torch.zeros(1, 2, 7).double()))
     with pytest.raises(ValueError, match="x must have 2 dimensions"):
         gate_trace(nn.LSTM(5, 7), torch.randn(3, 1, 5), ScratchLSTM)
     with pytest.raises(ValueError, match="LSTM biases"):
         set_forget_bias(nn.LSTM(5, 7, bias=False), 1.0)
     with pytest.raises(ValueError, match="LSTM biases"):
         set_forget_bias(nn.GRU(5, 7), 1.0)
+
+
+def test_lstm_cell_checks_that_its_arguments_agree():
+    cell = nn.LSTMCell(5, 7)
+    x, h, c = torch.randn(3, 5), torch.randn(3, 7), torch.randn(3, 7)
+    weights = list(cell.parameters())
+    with pytest.raises(ValueError, match=r"c must have h's shape \(3, 7\), got \(1, 7\)"):
+        lstm_cell(x, h, c[:1], *weights)  # used to broadcast to batch 3
+    with pytest.raises(TypeError, match="c must have dtype torch.float32, got torch.float64"):
+        lstm_cell(x, h, c.double(), *weights)
+    with pytest.raises(ValueError, match=r"h must have x's batch size 3"):
+        lstm_cell(x, h[:2], c[:2], *weights)
+    gru = nn.GRUCell(5, 7)  # three gate blocks, not four
+    with pytest.raises(ValueError, match=r"w_ih must have shape \(28, 5\) .*got \(21, 5\)"):
+        lstm_gates(x, h, *gru.parameters())
+
+
+def test_set_forget_bias_bad_arguments():
+    with pytest.raises(TypeError, match="lstm must be nn.LSTM, nn.LSTMCell or ScratchLSTM"):
+        set_forget_bias(nn.Linear(3, 3), 1.0)
+    with pytest.raises(ValueError, match="value must be finite, got nan"):
+        set_forget_bias(nn.LSTM(3, 5), float("nan"))
+    with pytest.raises(TypeError, match="value must be a number"):
+        set_forget_bias(nn.LSTM(3, 5), "3")

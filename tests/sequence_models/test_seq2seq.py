@@ -212,3 +212,63 @@ def test_exact_match_and_bad_input():
         greedy_decode(model, src[0], 1, 2, max_len=4)
     with pytest.raises(TypeError, match="src must have dtype torch.int64"):
         model(src.float(), tgt)
+
+
+def test_luong_attention_checks_that_its_arguments_agree():
+    attend = LuongAttention(4, 6)
+    query, memory = torch.randn(2, 3, 4), torch.randn(2, 5, 6)
+    mask = torch.ones(2, 5, dtype=torch.bool)
+    with pytest.raises(ValueError, match="memory must have size 2 in dimension 0, got 3"):
+        attend(query, torch.randn(3, 5, 6), torch.ones(3, 5, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"mask must have memory's shape .*\(2, 5\), got \(2, 4\)"):
+        attend(query, memory, mask[:, :4])
+    with pytest.raises(TypeError, match="mask must have dtype torch.bool"):
+        attend(query, memory, mask.float())
+    with pytest.raises(ValueError, match="query must have size 4 in dimension -1, got 3"):
+        attend(query[..., :3], memory, mask)
+    with pytest.raises(ValueError, match="memory must have size 6 in dimension -1, got 5"):
+        attend(query, memory[..., :5], mask)
+    with pytest.raises(TypeError, match="memory must have dtype torch.float32, got torch.float64"):
+        attend(query, memory.double(), mask)
+    with pytest.raises(TypeError, match="query must have dtype torch.float32, got torch.float64"):
+        attend(query.double(), memory.double(), mask)
+    mask[1] = False
+    with pytest.raises(ValueError, match=r"every row, rows \[1\] keep none"):
+        attend(query, memory, mask)  # its weights were NaN
+
+
+def test_seq2seq_checks_the_source():
+    model = Seq2Seq(12, 9, embed=8, hidden=8)
+    tgt_in = torch.tensor([[1, 3], [1, 4]])
+    with pytest.raises(ValueError, match=r"src must hold at least one token per row, rows \[1\]"):
+        model(torch.tensor([[3, 4, 0], [0, 0, 0]]), tgt_in)  # its logits were NaN
+    with pytest.raises(ValueError, match=r"src must be padded on the right .*rows \[0\]"):
+        model(torch.tensor([[3, 0, 4], [5, 0, 0]]), tgt_in)  # the encoder read [3, 0] only
+    with pytest.raises(ValueError, match="src must hold ids from 0 to 11"):
+        model(torch.tensor([[3, 12], [5, 0]]), tgt_in)
+    with pytest.raises(ValueError, match="tgt_in must hold ids from 0 to 8"):
+        model(torch.tensor([[3, 4], [5, 0]]), torch.tensor([[1, 9], [1, 2]]))
+    with pytest.raises(ValueError, match="tgt_in must hold at least one position"):
+        model(torch.tensor([[3, 4], [5, 0]]), tgt_in[:, :0])
+
+
+def test_seq2seq_decode_checks_the_memory_against_src():
+    model = Seq2Seq(12, 9, embed=8, hidden=8).eval()
+    src, tgt_in = torch.tensor([[3, 4, 5], [6, 7, 0]]), torch.tensor([[1, 3], [1, 4]])
+    memory = model.encode(src)
+    torch.testing.assert_close(model.decode(tgt_in, memory, src), model(src, tgt_in))
+    with pytest.raises(ValueError, match=r"memory must come from encode\(src\).*\(2, 3\)"):
+        model.decode(tgt_in, memory, src[:, :2])
+    with pytest.raises(ValueError, match="same batch size, got 1 and 2"):
+        model.decode(tgt_in, memory, src[:1])
+    with pytest.raises(TypeError, match="memory must be the pair"):
+        model.decode(tgt_in, memory[0], src)
+
+
+def test_teacher_forcing_needs_a_token_to_predict():
+    model = Seq2Seq(12, 9, embed=8, hidden=8)
+    src = torch.tensor([[3, 4], [5, 0]])
+    with pytest.raises(ValueError, match=r"tgt must hold at least 2 positions .*\(2, 1\)"):
+        teacher_forcing(model, (src, torch.ones(2, 1, dtype=torch.int64)))
+    with pytest.raises(ValueError, match="same batch size, got 2 and 3"):
+        teacher_forcing(model, (src, torch.ones(3, 4, dtype=torch.int64)))
