@@ -27,8 +27,8 @@ from snippets.common.seed import seed_everything
 from snippets.common.tokenizers import CharTokenizer
 from snippets.common.train import train_step
 from snippets.neural_networks.schedules import warmup_cosine_scheduler
-from snippets.sequence_models.char_lm import random_windows
-from snippets.transformers.gpt import GPT, evaluate_lm, generate, lm_loss, param_groups
+from snippets.sequence_models.char_lm import lm_loss, random_windows
+from snippets.transformers.gpt import GPT, evaluate_lm, generate, param_groups
 
 generator = seed_everything(0)
 use_style()

@@ -13,8 +13,10 @@ reads.
 """
 
 # %%
-# Data: pairs from :func:`snippets.sequence_models.data.date_pairs`, one character vocabulary
-# for the sources and one for the targets.
+# Data: training and held-out pairs from :func:`snippets.sequence_models.data.date_split`,
+# which skips repeated source strings, so no held-out date string occurs in
+# training (checked below). One character vocabulary for the sources and one
+# for the targets, both built from the training pairs.
 import time
 
 import matplotlib.pyplot as plt
@@ -28,18 +30,21 @@ from snippets.common.tokenizers import CharTokenizer
 from snippets.common.train import fit
 from snippets.neural_networks.losses import label_smoothed_cross_entropy
 from snippets.neural_networks.schedules import warmup_scheduler
-from snippets.sequence_models.data import date_pairs
-from snippets.sequence_models.seq2seq import greedy_decode
+from snippets.sequence_models.data import date_split
+from snippets.sequence_models.seq2seq import exact_match, greedy_decode, teacher_forcing
 from snippets.transformers.transformer import Seq2SeqTransformer
 
 seed_everything(0)
 use_style()
 device = pick_device()
 n_train = preset(cpu=18000, gpu=60000, device=device)
-pairs = date_pairs(n_train + 1000, seed=0)
-train_pairs, test_pairs = pairs[:n_train], pairs[n_train:]
-src_tok = CharTokenizer([s for s, _ in pairs])
-tgt_tok = CharTokenizer([t for _, t in pairs])
+train_pairs, test_pairs = date_split(n_train, 1000, seed=0)
+shared = {s for s, _ in train_pairs} & {s for s, _ in test_pairs}
+print(f"{len(train_pairs):,} training pairs, {len(test_pairs):,} held out")
+print("held-out sources that also occur in training:", len(shared))
+assert not shared, f"{len(shared)} held-out sources also occur in training"
+src_tok = CharTokenizer([s for s, _ in train_pairs])
+tgt_tok = CharTokenizer([t for _, t in train_pairs])
 for s, t in train_pairs[:5]:
     print(f"{s!r:24} -> {t!r}")
 print(f"source vocabulary {len(src_tok)}, target vocabulary {len(tgt_tok)}, device {device}")
@@ -64,23 +69,18 @@ model = Seq2SeqTransformer(
 print(f"parameters: {sum(p.numel() for p in model.parameters()):,}")
 
 # %%
-# Training, with the site's one loop :func:`snippets.common.train.fit`. The
-# decoder input is the target shifted right (``<bos>`` first); the loss
-# compares each position with the next target character, ignoring padding.
+# Training, with the site's one loop :func:`snippets.common.train.fit` and
+# the forward function of the recurrent models,
+# :func:`snippets.sequence_models.seq2seq.teacher_forcing`: the decoder input
+# is the target shifted right (``<bos>`` first), and the loss compares each
+# position with the next target character, ignoring padding.
 # The optimizer follows the paper: Adam with β₂ = 0.98 and the warm-up
 # schedule (learning rate rising for 300 steps, then decaying), stepped after
 # every batch.
-epochs = preset(cpu=2, gpu=6, device=device)
+epochs = preset(cpu=3, gpu=6, device=device)
 batches = make_loader(src_train, tgt_train, batch_size=32, seed=0)
 optimizer = torch.optim.Adam(model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9)
 scheduler = warmup_scheduler(optimizer, d_model, warmup_steps=300, factor=1.0)
-
-
-def teacher_forcing(model, batch):
-    """Logits for every target position, flattened, and the next characters."""
-    src, tgt = batch
-    logits = model(src, tgt[:, :-1])  # [N, T, V]: predict tgt[:, 1:]
-    return logits.flatten(0, 1), tgt[:, 1:].flatten()
 
 
 def loss_fn(logits, targets):
@@ -112,7 +112,7 @@ plt.show()
 model.eval()
 out = greedy_decode(model, src_test.to(device), tgt_tok.bos_id, tgt_tok.eos_id, max_len=12).cpu()
 predictions = [tgt_tok.decode(row) for row in out]
-exact = sum(p == t for p, (_, t) in zip(predictions, test_pairs)) / len(test_pairs)
+exact = exact_match(predictions, [t for _, t in test_pairs])
 for (s, t), p in list(zip(test_pairs, predictions))[:8]:
     print(f"{s!r:24} -> {p!r} {'ok' if p == t else 'expected ' + t}")
 wrong = [(s, t, p) for (s, t), p in zip(test_pairs, predictions) if p != t]

@@ -152,7 +152,8 @@ def label_smoothed_cross_entropy(
         ``logits`` ``[M, K]``, ``target`` ``[M]`` (int64) → a scalar.
 
     Raises:
-        ValueError: if ``smoothing`` is outside ``[0, 1)`` or the shapes do not fit.
+        ValueError: if ``smoothing`` is outside ``[0, 1)``, the shapes do not
+            fit, or a target (other than ``ignore_index``) is not a class index.
     """
     check_tensor(logits, "logits", ndim=2, floating=True)
     check_tensor(target, "target", ndim=1, dtype=torch.int64)
@@ -163,6 +164,12 @@ def label_smoothed_cross_entropy(
     log_p = torch.log_softmax(logits, dim=-1)
     keep = target != ignore_index
     log_p, target = log_p[keep], target[keep]
+    classes = logits.shape[1]
+    if target.numel() and (target.min() < 0 or target.max() >= classes):
+        raise ValueError(
+            f"target must lie in [0, {classes}) or equal ignore_index={ignore_index}, "
+            f"got values in [{target.min().item()}, {target.max().item()}]"
+        )
     true = -log_p.gather(1, target[:, None]).squeeze(1)  # -log p of the true class
     uniform = -log_p.mean(dim=1)  # cross-entropy against the uniform distribution
     return ((1.0 - smoothing) * true + smoothing * uniform).mean()

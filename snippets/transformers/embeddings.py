@@ -17,6 +17,26 @@ from snippets.common.checks import check_positive, check_tensor
 from snippets.neural_networks.losses import one_hot
 
 
+def check_token_ids(ids: object, name: str, vocab_size: int) -> torch.Tensor:
+    """Check a batch of token ids ``[N, T]``: int64 and every id in ``0 … vocab_size-1``.
+
+    An id outside the vocabulary would otherwise fail inside ``nn.Embedding``
+    with an ``IndexError`` (on a GPU, a device-side assert). ``N`` and ``T``
+    may be 0.
+
+    Raises:
+        TypeError: if ``ids`` is not an int64 tensor.
+        ValueError: if ``ids`` is not 2-D or holds an id out of range.
+    """
+    check_tensor(ids, name, ndim=2, dtype=torch.int64)
+    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocab_size):
+        raise ValueError(
+            f"{name} must hold ids from 0 to {vocab_size - 1} (the vocabulary), got ids "
+            f"from {int(ids.min())} to {int(ids.max())}"
+        )
+    return ids
+
+
 def embed_by_one_hot(indices: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """Embedding as a matrix product: ``one_hot(indices) @ weight``.
 
@@ -46,12 +66,20 @@ class TokenEmbedding(nn.Module):
 
     Shapes:
         ``ids`` ``[N, T]`` (int64) → ``[N, T, d_model]``.
+
+    Raises:
+        ValueError: if a size is not positive or ``padding_idx`` is not an id
+            of the vocabulary.
     """
 
     def __init__(self, vocab_size: int, d_model: int, padding_idx: int | None = None) -> None:
         super().__init__()
         check_positive(vocab_size, "vocab_size")
         check_positive(d_model, "d_model")
+        if padding_idx is not None and not 0 <= padding_idx < vocab_size:
+            raise ValueError(
+                f"padding_idx must be an id from 0 to {vocab_size - 1}, got {padding_idx}"
+            )
         self.embedding = nn.Embedding(vocab_size, d_model, padding_idx=padding_idx)
         nn.init.normal_(self.embedding.weight, std=d_model**-0.5)
         if padding_idx is not None:
@@ -63,7 +91,8 @@ class TokenEmbedding(nn.Module):
         """Look up and scale.
 
         Raises:
-            TypeError: if ``ids`` is not an integer tensor.
+            TypeError: if ``ids`` is not an int64 tensor.
+            ValueError: if ``ids`` is not ``[N, T]`` or holds an id outside the vocabulary.
         """
-        check_tensor(ids, "ids", dtype=(torch.int64, torch.int32))
+        check_token_ids(ids, "ids", self.embedding.num_embeddings)
         return self.embedding(ids) * self.scale

@@ -14,11 +14,12 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from snippets.common.checks import check_positive, check_tensor
+from snippets.sequence_models.char_lm import lm_loss
 from snippets.transformers.attention import MultiHeadAttention
+from snippets.transformers.embeddings import check_token_ids
 from snippets.transformers.positional import LearnedPositionalEmbedding
 from snippets.transformers.transformer import Encoder, EncoderLayer
 
@@ -83,9 +84,11 @@ class TransformerLM(nn.Module):
         """Logits at every position: next-token for GPT, the original token for a masked LM.
 
         Raises:
-            ValueError: if ``ids`` is not ``[N, T]`` or longer than the context.
+            TypeError: if ``ids`` is not an int64 tensor.
+            ValueError: if ``ids`` is not ``[N, T]``, longer than the context, or
+                holds an id outside the vocabulary.
         """
-        check_tensor(ids, "ids", ndim=2, dtype=torch.int64)
+        check_token_ids(ids, "ids", self.token.num_embeddings)
         if ids.shape[1] > self.context:
             raise ValueError(f"ids has {ids.shape[1]} positions, more than context={self.context}")
         x = self.position(self.token(ids))
@@ -157,19 +160,26 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     ]
 
 
-def lm_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy of next-token logits ``[N, T, V]`` against targets ``[N, T]``."""
-    return F.cross_entropy(logits.flatten(0, 1), targets.flatten())
-
-
 @torch.no_grad()
-def evaluate_lm(model: nn.Module, data: torch.Tensor, context: int, batch_size: int = 64) -> float:
-    """Mean next-token loss (nats per token) over consecutive windows covering ``data``.
+def evaluate_lm(model: GPT, data: torch.Tensor, context: int, batch_size: int = 64) -> float:
+    """Mean next-token loss (nats per token) over consecutive windows of ``data``.
+
+    ``data`` is cut into ``(len(data) - 1) // context`` non-overlapping windows
+    of ``context`` tokens (a shorter remainder at the end is left out); the
+    loss is :func:`~snippets.sequence_models.char_lm.lm_loss`, averaged over
+    every position of every window.
 
     Raises:
-        ValueError: if ``data`` is not 1-D or shorter than ``context + 1``.
+        TypeError: if ``data`` is not an int64 tensor.
+        ValueError: if ``data`` is not 1-D or shorter than ``context + 1``, or
+            ``context`` or ``batch_size`` is not positive, or ``context`` is
+            longer than the model's.
     """
-    check_tensor(data, "data", ndim=1)
+    check_tensor(data, "data", ndim=1, dtype=torch.int64)
+    check_positive(context, "context")
+    check_positive(batch_size, "batch_size")
+    if context > model.context:
+        raise ValueError(f"context must be at most the model's, {model.context}, got {context}")
     if len(data) <= context:
         raise ValueError(f"data must hold more than context={context} tokens, got {len(data)}")
     device = next(model.parameters()).device
@@ -202,12 +212,18 @@ def generate(
     tokens, turned into probabilities by a softmax and sampled.
 
     Shapes:
-        ``ids`` ``[N, T]`` → ``[N, T + max_new_tokens]``.
+        ``ids`` ``[N, T]`` (``T >= 1``) → ``[N, T + max_new_tokens]``; only the
+        last ``model.context`` tokens are fed to the model.
 
     Raises:
-        ValueError: if ``temperature`` or ``top_k`` is not positive.
+        TypeError: if ``ids`` is not an int64 tensor.
+        ValueError: if ``ids`` is not ``[N, T]`` with ``T >= 1`` or holds an id
+            outside the vocabulary, ``max_new_tokens`` is negative, or
+            ``temperature`` or ``top_k`` is not positive.
     """
-    check_tensor(ids, "ids", ndim=2, dtype=torch.int64)
+    check_token_ids(ids, "ids", model.token.num_embeddings)
+    if ids.shape[1] == 0:
+        raise ValueError(f"ids must hold at least one token, got shape {tuple(ids.shape)}")
     check_positive(max_new_tokens, "max_new_tokens", allow_zero=True)
     check_positive(temperature, "temperature")
     if top_k is not None:

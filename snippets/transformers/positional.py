@@ -105,8 +105,9 @@ def relative_shift(k: int, d_model: int, base: float = 10000.0) -> torch.Tensor:
 class SinusoidalPositionalEncoding(nn.Module):
     """Add the fixed sinusoidal table to embeddings, then apply dropout.
 
-    The table is a buffer (saved with the model, moved by ``.to``, never
-    trained).
+    The table is a non-persistent buffer: moved and cast by ``.to``, never
+    trained, and not saved in the ``state_dict`` (it is recomputed from the
+    formula whenever the module is built).
 
     Shapes:
         input and output ``[N, T, d_model]`` with ``T <= max_len``.
@@ -114,6 +115,7 @@ class SinusoidalPositionalEncoding(nn.Module):
 
     def __init__(self, d_model: int, max_len: int = 512, dropout: float = 0.0) -> None:
         super().__init__()
+        check_positive(max_len, "max_len")
         self.register_buffer("table", sinusoidal_encoding(max_len, d_model), persistent=False)
         self.dropout = nn.Dropout(dropout)
 
@@ -121,9 +123,10 @@ class SinusoidalPositionalEncoding(nn.Module):
         """Add positions ``0..T-1``.
 
         Raises:
+            TypeError: if ``x`` does not have the table's dtype.
             ValueError: if ``x`` is not ``[N, T, d_model]`` or ``T`` exceeds ``max_len``.
         """
-        check_tensor(x, "x", ndim=3, floating=True)
+        check_tensor(x, "x", ndim=3, dtype=self.table.dtype)
         check_dim(x, "x", 2, self.table.shape[1])
         if x.shape[1] > len(self.table):
             raise ValueError(f"x has {x.shape[1]} positions, more than max_len={len(self.table)}")
@@ -148,9 +151,10 @@ class LearnedPositionalEmbedding(nn.Module):
         """Add positions ``0..T-1``.
 
         Raises:
+            TypeError: if ``x`` does not have the embedding's dtype.
             ValueError: if ``x`` is not ``[N, T, d_model]`` or ``T`` exceeds ``max_len``.
         """
-        check_tensor(x, "x", ndim=3, floating=True)
+        check_tensor(x, "x", ndim=3, dtype=self.embedding.weight.dtype)
         check_dim(x, "x", 2, self.embedding.embedding_dim)
         if x.shape[1] > self.embedding.num_embeddings:
             raise ValueError(

@@ -25,11 +25,25 @@ import torch.nn.functional as F
 from torch import nn
 
 from snippets.common.checks import check_choice, check_positive, check_tensor
-from snippets.transformers.attention import MultiHeadAttention, causal_mask, padding_mask
-from snippets.transformers.embeddings import TokenEmbedding
+from snippets.transformers.attention import (
+    MultiHeadAttention,
+    causal_mask,
+    check_attention_masks,
+    padding_mask,
+)
+from snippets.transformers.embeddings import TokenEmbedding, check_token_ids
 from snippets.transformers.positional import SinusoidalPositionalEncoding
 
 _ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
+
+
+def _check_layer_sizes(d_model: int, nhead: int, dim_feedforward: int, activation: str) -> None:
+    check_positive(d_model, "d_model")
+    check_positive(nhead, "nhead")
+    check_positive(dim_feedforward, "dim_feedforward")
+    if d_model % nhead:
+        raise ValueError(f"d_model must be divisible by nhead, got {d_model} and {nhead}")
+    check_choice(activation, "activation", tuple(_ACTIVATIONS))
 
 
 class EncoderLayer(nn.Module):
@@ -52,8 +66,18 @@ class EncoderLayer(nn.Module):
 
     Shapes:
         ``src`` ``[N, T, d_model]`` → ``[N, T, d_model]``; ``src_mask``
-        ``[T, T]`` and ``src_key_padding_mask`` ``[N, T]``, boolean with
-        ``True`` = blocked (PyTorch's convention) or float (added).
+        ``[T, T]`` (or ``[N·nhead, T, T]``) and ``src_key_padding_mask``
+        ``[N, T]``, boolean with ``True`` = blocked (PyTorch's convention) or
+        float (added). ``is_causal=True`` without ``src_mask`` makes the
+        self-attention causal; with ``src_mask`` it is ignored (in PyTorch it
+        is a hint that ``src_mask`` is causal).
+
+    Raises:
+        ValueError: if a size is not positive, ``d_model`` is not divisible by
+            ``nhead``, ``activation`` is unknown; in ``forward``, if ``src``
+            or a mask has the wrong shape.
+        TypeError: in ``forward``, if ``src`` does not have the parameters'
+            dtype or a mask is neither boolean nor of that dtype.
     """
 
     def __init__(
@@ -67,7 +91,7 @@ class EncoderLayer(nn.Module):
         layer_norm_eps: float = 1e-5,
     ) -> None:
         super().__init__()
-        check_choice(activation, "activation", tuple(_ACTIVATIONS))
+        _check_layer_sizes(d_model, nhead, dim_feedforward, activation)
         self.self_attn = MultiHeadAttention(d_model, nhead, dropout=dropout)
         self.linear1 = nn.Linear(d_model, dim_feedforward)
         self.dropout = nn.Dropout(dropout)
@@ -89,7 +113,7 @@ class EncoderLayer(nn.Module):
         is_causal: bool = False,
     ) -> torch.Tensor:
         """Apply the layer."""
-        check_tensor(src, "src", ndim=3, floating=True)
+        self.check_inputs(src, src_mask, src_key_padding_mask)
         x = src
         if self.norm_first:
             x = x + self._self_attention(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
@@ -98,6 +122,33 @@ class EncoderLayer(nn.Module):
             x = self.norm1(x + self._self_attention(x, src_mask, src_key_padding_mask, is_causal))
             x = self.norm2(x + self._feed_forward(x))
         return x
+
+    def check_inputs(
+        self,
+        src: object,
+        src_mask: object = None,
+        src_key_padding_mask: object = None,
+        names: tuple[str, str, str] = ("src", "src_mask", "src_key_padding_mask"),
+    ) -> None:
+        """Check ``src`` and its masks against each other and the layer.
+
+        Raises:
+            TypeError: if ``src`` does not have the parameters' dtype or a
+                mask is neither boolean nor of that dtype.
+            ValueError: if ``src`` is not ``[N, T, d_model]`` or a mask does
+                not fit it.
+        """
+        n, t, _ = self.self_attn.check_inputs(src, src, src, names=(names[0],) * 3)
+        check_attention_masks(
+            src_mask,
+            src_key_padding_mask,
+            batch=n,
+            heads=self.self_attn.num_heads,
+            length=t,
+            source=t,
+            dtype=src.dtype,
+            names=names[1:],
+        )
 
     def _self_attention(self, x, mask, key_padding_mask, is_causal) -> torch.Tensor:
         out, weights = self.self_attn(
@@ -133,10 +184,15 @@ class DecoderLayer(nn.Module):
     ``[N, H, T, S]`` in ``self.cross_attention_weights``.
 
     Shapes:
-        ``tgt`` ``[N, T, d_model]``, ``memory`` ``[N, S, d_model]`` →
-        ``[N, T, d_model]``; masks as in :class:`EncoderLayer`
-        (``tgt_mask`` ``[T, T]``, ``memory_mask`` ``[T, S]``, key padding
-        masks ``[N, T]`` and ``[N, S]``).
+        ``tgt`` ``[N, T, d_model]``, ``memory`` ``[N, S, d_model]`` (the same
+        ``N``) → ``[N, T, d_model]``; masks as in :class:`EncoderLayer`
+        (``tgt_mask`` ``[T, T]``, ``memory_mask`` ``[T, S]``, or either with
+        ``N·nhead`` in front; key padding masks ``[N, T]`` and ``[N, S]``).
+
+    Raises:
+        ValueError: as :class:`EncoderLayer`, and if ``memory`` does not have
+            ``tgt``'s batch size or ``d_model`` features.
+        TypeError: as :class:`EncoderLayer`, for ``tgt`` and ``memory``.
     """
 
     def __init__(
@@ -150,7 +206,7 @@ class DecoderLayer(nn.Module):
         layer_norm_eps: float = 1e-5,
     ) -> None:
         super().__init__()
-        check_choice(activation, "activation", tuple(_ACTIVATIONS))
+        _check_layer_sizes(d_model, nhead, dim_feedforward, activation)
         self.self_attn = MultiHeadAttention(d_model, nhead, dropout=dropout)
         self.multihead_attn = MultiHeadAttention(d_model, nhead, dropout=dropout)
         self.linear1 = nn.Linear(d_model, dim_feedforward)
@@ -179,8 +235,9 @@ class DecoderLayer(nn.Module):
         tgt_is_causal: bool = False,
     ) -> torch.Tensor:
         """Apply the layer."""
-        check_tensor(tgt, "tgt", ndim=3, floating=True)
-        check_tensor(memory, "memory", ndim=3, floating=True)
+        self.check_inputs(
+            tgt, memory, tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask
+        )
         x = tgt
         self_args = (tgt_mask, tgt_key_padding_mask, tgt_is_causal)
         cross_args = (memory, memory_mask, memory_key_padding_mask)
@@ -193,6 +250,48 @@ class DecoderLayer(nn.Module):
             x = self.norm2(x + self._cross_attention(x, *cross_args))
             x = self.norm3(x + self._feed_forward(x))
         return x
+
+    def check_inputs(
+        self,
+        tgt: object,
+        memory: object,
+        tgt_mask: object = None,
+        memory_mask: object = None,
+        tgt_key_padding_mask: object = None,
+        memory_key_padding_mask: object = None,
+    ) -> None:
+        """Check ``tgt``, ``memory`` and the four masks against each other and the layer.
+
+        Raises:
+            TypeError: if ``tgt`` or ``memory`` does not have the parameters'
+                dtype or a mask is neither boolean nor of that dtype.
+            ValueError: if a shape does not fit.
+        """
+        n, t, _ = self.self_attn.check_inputs(tgt, tgt, tgt, names=("tgt",) * 3)
+        _, _, s = self.multihead_attn.check_inputs(
+            tgt, memory, memory, names=("tgt", "memory", "memory")
+        )
+        heads = self.self_attn.num_heads
+        check_attention_masks(
+            tgt_mask,
+            tgt_key_padding_mask,
+            batch=n,
+            heads=heads,
+            length=t,
+            source=t,
+            dtype=tgt.dtype,
+            names=("tgt_mask", "tgt_key_padding_mask"),
+        )
+        check_attention_masks(
+            memory_mask,
+            memory_key_padding_mask,
+            batch=n,
+            heads=heads,
+            length=t,
+            source=s,
+            dtype=tgt.dtype,
+            names=("memory_mask", "memory_key_padding_mask"),
+        )
 
     def _self_attention(self, x, mask, key_padding_mask, is_causal) -> torch.Tensor:
         out, self.attention_weights = self.self_attn(
@@ -247,6 +346,9 @@ class Encoder(nn.Module):
         is_causal: bool = False,
     ) -> torch.Tensor:
         """Apply every layer in turn."""
+        self.layers[0].check_inputs(
+            src, mask, src_key_padding_mask, names=("src", "mask", "src_key_padding_mask")
+        )
         for layer in self.layers:
             src = layer(src, mask, src_key_padding_mask, is_causal)
         return src if self.norm is None else self.norm(src)
@@ -296,7 +398,13 @@ class Transformer(nn.Module):
     key for key.
 
     Shapes:
-        ``src`` ``[N, S, d_model]``, ``tgt`` ``[N, T, d_model]`` → ``[N, T, d_model]``.
+        ``src`` ``[N, S, d_model]``, ``tgt`` ``[N, T, d_model]`` (the same
+        ``N``) → ``[N, T, d_model]``.
+
+    Raises:
+        ValueError: if ``src`` and ``tgt`` differ in batch size or a shape
+            does not fit (as :class:`EncoderLayer` and :class:`DecoderLayer`).
+        TypeError: if an input does not have the parameters' dtype.
     """
 
     def __init__(
@@ -332,6 +440,14 @@ class Transformer(nn.Module):
         memory_key_padding_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Encode ``src`` once, then decode ``tgt`` against it."""
+        check_tensor(src, "src", ndim=3)
+        check_tensor(tgt, "tgt", ndim=3)
+        if tgt.shape[0] != src.shape[0]:
+            raise ValueError(
+                f"tgt must have the batch size of src, {src.shape[0]}, in dimension 0, "
+                f"got shape {tuple(tgt.shape)}"
+            )
+        self.encoder.layers[0].check_inputs(src, src_mask, src_key_padding_mask)
         memory = self.encoder(src, src_mask, src_key_padding_mask)
         return self.decoder(
             tgt, memory, tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask
@@ -347,8 +463,16 @@ class Seq2SeqTransformer(nn.Module):
     self-attention is causal.
 
     Shapes:
-        ``src`` ``[N, S]`` and ``tgt_in`` ``[N, T]`` (int64 token ids) →
-        logits ``[N, T, tgt_vocab]``.
+        ``src`` ``[N, S]`` and ``tgt_in`` ``[N, T]`` (int64 token ids, the
+        same ``N``, ``S`` and ``T`` at most ``max_len``) → logits
+        ``[N, T, tgt_vocab]``.
+
+    Raises:
+        ValueError: if a size is not positive or ``pad_id`` is not an id of
+            both vocabularies; in the methods, if ids are out of their
+            vocabulary, sequences longer than ``max_len``, batch sizes differ
+            or ``memory`` does not come from ``encode(src)``.
+        TypeError: if ids are not int64 tensors.
     """
 
     def __init__(
@@ -366,7 +490,15 @@ class Seq2SeqTransformer(nn.Module):
         max_len: int = 256,
     ) -> None:
         super().__init__()
-        self.pad_id = pad_id
+        check_positive(src_vocab, "src_vocab")
+        check_positive(tgt_vocab, "tgt_vocab")
+        if not 0 <= pad_id < min(src_vocab, tgt_vocab):
+            raise ValueError(
+                f"pad_id must be an id of both vocabularies, from 0 to "
+                f"{min(src_vocab, tgt_vocab) - 1}, got {pad_id}"
+            )
+        check_positive(max_len, "max_len")
+        self.pad_id, self.max_len = pad_id, max_len
         self.src_embed = TokenEmbedding(src_vocab, d_model, padding_idx=pad_id)
         self.tgt_embed = TokenEmbedding(tgt_vocab, d_model, padding_idx=pad_id)
         self.positions = SinusoidalPositionalEncoding(d_model, max_len, dropout)
@@ -381,16 +513,31 @@ class Seq2SeqTransformer(nn.Module):
         )
         self.generator = nn.Linear(d_model, tgt_vocab)
 
+    def _check_ids(self, ids: object, name: str, embed: TokenEmbedding) -> None:
+        check_token_ids(ids, name, embed.embedding.num_embeddings)
+        if ids.shape[1] > self.max_len:
+            raise ValueError(
+                f"{name} has {ids.shape[1]} positions, more than max_len={self.max_len}"
+            )
+
     def encode(self, src: torch.Tensor) -> torch.Tensor:
         """Encoder output ``[N, S, d_model]`` for source ids ``[N, S]``."""
-        check_tensor(src, "src", ndim=2, dtype=torch.int64)
+        self._check_ids(src, "src", self.src_embed)
         return self.transformer.encoder(
             self.positions(self.src_embed(src)), src_key_padding_mask=padding_mask(src, self.pad_id)
         )
 
     def decode(self, tgt_in: torch.Tensor, memory: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
         """Logits ``[N, T, tgt_vocab]`` for decoder inputs ``[N, T]`` given the encoder output."""
-        check_tensor(tgt_in, "tgt_in", ndim=2, dtype=torch.int64)
+        self._check_ids(tgt_in, "tgt_in", self.tgt_embed)
+        check_tensor(src, "src", ndim=2, dtype=torch.int64)
+        _check_same_batch(src, tgt_in)
+        check_tensor(memory, "memory", ndim=3)
+        if memory.shape[:2] != src.shape:
+            raise ValueError(
+                f"memory must come from encode(src): its (N, S) = {tuple(memory.shape[:2])}, "
+                f"src has shape {tuple(src.shape)}"
+            )
         hidden = self.transformer.decoder(
             self.positions(self.tgt_embed(tgt_in)),
             memory,
@@ -402,4 +549,15 @@ class Seq2SeqTransformer(nn.Module):
 
     def forward(self, src: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
         """Teacher forcing: logits for every position of ``tgt_in`` at once."""
+        check_tensor(src, "src", ndim=2)
+        check_tensor(tgt_in, "tgt_in", ndim=2)
+        _check_same_batch(src, tgt_in)
         return self.decode(tgt_in, self.encode(src), src)
+
+
+def _check_same_batch(src: torch.Tensor, tgt_in: torch.Tensor) -> None:
+    if tgt_in.shape[0] != src.shape[0]:
+        raise ValueError(
+            f"tgt_in must have the batch size of src, {src.shape[0]}, in dimension 0, "
+            f"got shape {tuple(tgt_in.shape)}"
+        )

@@ -131,3 +131,8 @@ def test_bad_input():
         label_smoothed_cross_entropy(torch.randn(2, 3), torch.tensor([0, 1]), smoothing=1.0)
     with pytest.raises(ValueError, match="target must have 2 entries"):
         label_smoothed_cross_entropy(torch.randn(2, 3), torch.tensor([0]))
+    # an index past the classes would gather garbage or crash deep inside; -100 is skipped
+    with pytest.raises(ValueError, match=r"target must lie in \[0, 3\) or equal ignore_index=-100"):
+        label_smoothed_cross_entropy(torch.randn(2, 3), torch.tensor([0, 3]))
+    with pytest.raises(ValueError, match=r"got values in \[-1, -1\]"):
+        label_smoothed_cross_entropy(torch.randn(2, 3), torch.tensor([-1, -100]))

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from snippets.transformers.embeddings import TokenEmbedding, embed_by_one_hot
+from snippets.transformers.embeddings import TokenEmbedding, check_token_ids, embed_by_one_hot
 
 
 def test_one_hot_times_weight_equals_embedding_lookup():
@@ -51,3 +51,18 @@ def test_bad_inputs_are_named():
         embed_by_one_hot(torch.tensor([0]), torch.zeros(3))
     with pytest.raises(ValueError, match=r"indices must lie in \[0, 3\)"):
         embed_by_one_hot(torch.tensor([3]), torch.zeros(3, 2))
+
+
+def test_token_ids_are_checked_against_the_vocabulary():
+    emb = TokenEmbedding(10, 4, padding_idx=0)
+    assert emb(torch.zeros(0, 3, dtype=torch.int64)).shape == (0, 3, 4)
+    with pytest.raises(ValueError, match="ids must hold ids from 0 to 9 .* from 0 to 10"):
+        emb(torch.tensor([[0, 10]]))  # was an IndexError inside nn.Embedding
+    with pytest.raises(ValueError, match="ids must hold ids from 0 to 9 .* from -1 to 3"):
+        emb(torch.tensor([[-1, 3]]))
+    with pytest.raises(ValueError, match="ids must have 2 dimensions"):
+        emb(torch.tensor([1, 2]))
+    with pytest.raises(ValueError, match="padding_idx must be an id from 0 to 9, got 10"):
+        TokenEmbedding(10, 4, padding_idx=10)
+    with pytest.raises(TypeError, match="ids must have dtype torch.int64"):
+        check_token_ids(torch.zeros(1, 2, dtype=torch.int32), "ids", 5)

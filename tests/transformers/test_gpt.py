@@ -9,9 +9,10 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch import nn
 
-from snippets.sequence_models.char_lm import random_windows
-from snippets.transformers.gpt import GPT, evaluate_lm, generate, lm_loss, param_groups
+from snippets.sequence_models.char_lm import lm_loss
+from snippets.transformers.gpt import GPT, evaluate_lm, generate, param_groups
 
 
 def _model():
@@ -53,11 +54,74 @@ def test_blocks_equal_torch_causal_encoder_layer():
     )
 
 
-def test_windows_are_shifted_by_one():
-    data = torch.arange(100)
-    x, y = random_windows(data, 10, 4, torch.Generator().manual_seed(0))
-    assert x.shape == y.shape == (4, 10)
-    assert torch.equal(y, x + 1)
+class ReferenceGPT(nn.Module):
+    """The same GPT from PyTorch's own layers, written independently (nanoGPT's names).
+
+    ``ln_1``, ``attn``, ``ln_2``, ``fc`` and ``proj`` are ``nn.LayerNorm``,
+    ``nn.MultiheadAttention`` and ``nn.Linear``; the forward pass is the
+    pre-norm block as GPT-2 defines it.
+    """
+
+    def __init__(self, vocab_size, context, d_model, nhead, num_layers):
+        super().__init__()
+        self.wte, self.wpe = nn.Embedding(vocab_size, d_model), nn.Embedding(context, d_model)
+        self.h = nn.ModuleList(
+            nn.ModuleDict(
+                dict(
+                    ln_1=nn.LayerNorm(d_model),
+                    attn=nn.MultiheadAttention(d_model, nhead, batch_first=True),
+                    ln_2=nn.LayerNorm(d_model),
+                    fc=nn.Linear(d_model, 4 * d_model),
+                    proj=nn.Linear(4 * d_model, d_model),
+                )
+            )
+            for _ in range(num_layers)
+        )
+        self.ln_f = nn.LayerNorm(d_model)
+
+    def forward(self, ids):
+        length = ids.shape[1]
+        x = self.wte(ids) + self.wpe(torch.arange(length))
+        future = torch.ones(length, length, dtype=torch.bool).triu(1)
+        for block in self.h:
+            h = block["ln_1"](x)
+            x = x + block["attn"](h, h, h, attn_mask=future, need_weights=False)[0]
+            x = x + block["proj"](F.gelu(block["fc"](block["ln_2"](x))))
+        return self.ln_f(x) @ self.wte.weight.T  # the output layer is the embedding
+
+    def load_from(self, model: GPT) -> ReferenceGPT:
+        """Copy the weights of the site's GPT, module by module."""
+        self.wte.load_state_dict(model.token.state_dict())
+        self.wpe.load_state_dict(model.position.embedding.state_dict())
+        self.ln_f.load_state_dict(model.blocks.norm.state_dict())
+        for block, layer in zip(self.h, model.blocks.layers, strict=True):
+            pairs = dict(ln_1="norm1", attn="self_attn", ln_2="norm2", fc="linear1", proj="linear2")
+            for mine, theirs in pairs.items():
+                block[mine].load_state_dict(getattr(layer, theirs).state_dict())
+        return self.eval()
+
+
+@pytest.mark.parametrize("nhead, num_layers", [(1, 1), (2, 3), (4, 2)])
+def test_gpt_logits_and_greedy_samples_equal_an_independent_reference(nhead, num_layers):
+    torch.manual_seed(nhead + num_layers)
+    model = GPT(13, 8, d_model=16, nhead=nhead, num_layers=num_layers, dropout=0.0).eval()
+    for p in model.parameters():  # leave GPT-2's start: zero biases, unit LayerNorms ...
+        p.data.normal_(0, 0.3)  # ... would hide a swapped or missing bias or gain
+    reference = ReferenceGPT(13, 8, 16, nhead, num_layers).load_from(model)
+    for shape in [(3, 8), (2, 5), (1, 1)]:
+        ids = torch.randint(13, shape)
+        with torch.no_grad():
+            torch.testing.assert_close(model(ids), reference(ids))
+    prompt = torch.randint(13, (3, 3))
+    samples = generate(model, prompt, 12, top_k=1)  # runs past the context of 8
+    ids = prompt
+    with torch.no_grad():
+        for _ in range(12):
+            next_id = reference(ids[:, -8:])[:, -1].argmax(-1, keepdim=True)
+            ids = torch.cat([ids, next_id], dim=1)
+    assert torch.equal(samples, ids)
+    assert model(torch.zeros(0, 4, dtype=torch.int64)).shape == (0, 4, 13)
+    assert model(torch.zeros(2, 0, dtype=torch.int64)).shape == (2, 0, 13)
 
 
 def test_evaluate_lm_equals_the_mean_loss_over_windows():
@@ -67,11 +131,7 @@ def test_evaluate_lm_equals_the_mean_loss_over_windows():
     with torch.no_grad():
         expected = lm_loss(model(x), y).item()
     assert evaluate_lm(model, data, 8, batch_size=2) == pytest.approx(expected, rel=1e-5)
-    logits = torch.randn(2, 3, 5)
-    targets = torch.randint(5, (2, 3))
-    torch.testing.assert_close(
-        lm_loss(logits, targets), F.cross_entropy(logits.transpose(1, 2), targets)
-    )
+    assert evaluate_lm(model, data[:44], 8, batch_size=3) == pytest.approx(expected, rel=1e-5)
 
 
 def test_generate_is_reproducible_and_top1_is_greedy():
@@ -140,8 +200,16 @@ def test_bad_inputs_are_named():
     model = _model()
     with pytest.raises(ValueError, match="more than context=8"):
         model(torch.zeros(1, 9, dtype=torch.int64))
-    with pytest.raises(ValueError, match=r"ids must hold at least seq_len \+ 1 = 11 ids, got 10"):
-        random_windows(torch.arange(10), 10, 2)
+    with pytest.raises(ValueError, match="ids must hold ids from 0 to 11 .* from 0 to 12"):
+        model(torch.tensor([[0, 12]]))
+    with pytest.raises(ValueError, match="ids must hold at least one token"):
+        generate(model, torch.zeros(1, 0, dtype=torch.int64), 3)
+    with pytest.raises(ValueError, match="ids must hold ids from 0 to 11"):
+        generate(model, torch.tensor([[-1]]), 3)
+    with pytest.raises(ValueError, match="context must be at most the model's, 8, got 9"):
+        evaluate_lm(model, torch.arange(12).repeat(2), 9)
+    with pytest.raises(TypeError, match="data must have dtype torch.int64"):
+        evaluate_lm(model, torch.zeros(20), 8)
     with pytest.raises(ValueError, match="temperature must be > 0"):
         generate(model, torch.ones(1, 2, dtype=torch.int64), 3, temperature=0.0)
     with pytest.raises(ValueError, match="d_model must be divisible by nhead, got 10 and 4"):

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch import nn
 
 from snippets.transformers.gpt import GPT
 from snippets.transformers.masked_lm import IGNORE, MaskedLM, mask_tokens, masked_lm_loss
@@ -90,6 +91,40 @@ def test_with_one_layer_the_last_position_is_the_same_in_both():
         assert not torch.allclose(mlm(ids)[:, 0], gpt(ids)[:, 0])
 
 
+@pytest.mark.parametrize("num_layers", [1, 3])
+def test_masked_lm_equals_torch_encoder_stack_without_a_causal_mask(num_layers):
+    torch.manual_seed(num_layers)
+    model = MaskedLM(12, 8, d_model=16, nhead=2, num_layers=num_layers, dropout=0.0).eval()
+    for p in model.parameters():  # non-trivial biases and LayerNorm gains
+        p.data.normal_(0, 0.3)
+    layer = nn.TransformerEncoderLayer(
+        16, 2, 64, dropout=0.0, activation="gelu", batch_first=True, norm_first=True
+    )
+    stack = nn.TransformerEncoder(layer, num_layers, nn.LayerNorm(16), enable_nested_tensor=False)
+    blocks = {k.removeprefix("blocks."): v for k, v in model.state_dict().items() if "blocks." in k}
+    stack.load_state_dict(blocks)
+    stack.eval()
+    ids = torch.randint(12, (3, 8))
+    x = model.token.weight[ids] + model.position.embedding.weight[:8]  # tokens plus positions
+    with torch.no_grad():
+        expected = stack(x) @ model.token.weight.T  # no mask: every position sees all
+        torch.testing.assert_close(model(ids), expected)
+
+
+def test_masked_lm_loss_works_in_float64_and_checks_labels():
+    gen = torch.Generator().manual_seed(5)
+    logits = torch.randn(3, 4, 6, generator=gen, dtype=torch.float64)
+    labels = torch.randint(6, (3, 4), generator=gen)
+    labels[0] = IGNORE
+    loss = masked_lm_loss(logits, labels)
+    assert loss.dtype == torch.float64
+    expected = F.cross_entropy(logits.reshape(-1, 6), labels.flatten(), ignore_index=IGNORE)
+    torch.testing.assert_close(loss, expected)
+    labels[1, 2] = 6  # was an IndexError inside F.cross_entropy
+    with pytest.raises(ValueError, match="labels must be IGNORE .* ids from 0 to 5"):
+        masked_lm_loss(logits, labels)
+
+
 def test_masked_lm_shares_gpt_init_and_weight_tying():
     torch.manual_seed(0)
     model = MaskedLM(500, 16, d_model=128, nhead=4, num_layers=3)
@@ -119,3 +154,9 @@ def test_bad_inputs_are_named():
         masked_lm_loss(torch.randn(1, 3, 5), torch.zeros(1, 4, dtype=torch.int64))
     with pytest.raises(ValueError, match="no position is picked"):
         masked_lm_loss(torch.randn(1, 3, 5), torch.full((1, 3), IGNORE))
+    with pytest.raises(ValueError, match="mask_id must be an id from 0 to 4, got 5"):
+        mask_tokens(torch.ones(1, 3, dtype=torch.int64), 5, 5)
+    with pytest.raises(ValueError, match="ids must hold ids from 0 to 4"):
+        mask_tokens(torch.tensor([[1, 7]]), 3, 5)
+    with pytest.raises(ValueError, match="ids must hold ids from 0 to 11"):
+        model(torch.tensor([[1, 12]]))

@@ -71,3 +71,17 @@ def test_bad_inputs_are_named():
         LearnedPositionalEmbedding(8, max_len=4)(torch.randn(1, 3, 6))
     with pytest.raises(ValueError, match="more than max_len=4"):
         LearnedPositionalEmbedding(8, max_len=4)(torch.randn(1, 5, 8))
+
+
+def test_modules_follow_their_dtype_and_reject_another():
+    x = torch.randn(2, 5, 8, dtype=torch.float64)
+    fixed = SinusoidalPositionalEncoding(8, max_len=10).double()
+    torch.testing.assert_close(fixed(x), x + sinusoidal_encoding(5, 8).double())
+    learned = LearnedPositionalEmbedding(8, max_len=10)
+    # float64 into a float32 module was silently promoted; float16 silently became float32
+    with pytest.raises(TypeError, match="x must have dtype torch.float32, got torch.float64"):
+        learned(x)
+    with pytest.raises(TypeError, match="x must have dtype torch.float32, got torch.float16"):
+        SinusoidalPositionalEncoding(8, max_len=10)(x.half())
+    assert learned.double()(x).dtype == torch.float64
+    assert fixed(x[:0]).shape == (0, 5, 8) and fixed(x[:, :0]).shape == (2, 0, 8)
