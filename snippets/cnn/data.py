@@ -63,7 +63,7 @@ def augmented_digits(
 ) -> Split:
     """Digits up-sampled to ``size × size`` and randomly warped: a harder digit task.
 
-    Starts from :func:`digits` (same fixed split), up-samples bilinearly, then
+    Starts from :func:`~snippets.common.data.digits` (same fixed split), up-samples bilinearly, then
     applies :func:`random_affine`. The training set holds ``copies`` warped
     versions of every training image; the test set one warped version of
     every test image, drawn with a different seed, so no test image or

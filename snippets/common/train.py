@@ -147,7 +147,7 @@ def fit(
     Args:
         scheduler: stepped after every optimizer step (a per-step schedule such
             as warm-up or one-cycle); the learning rate of every step is kept
-            in :attr:`History.learning_rate`.
+            in ``History.learning_rate``.
         forward: ``forward(model, batch) -> (outputs, targets)``; the loss is
             ``loss_fn(outputs, targets)``. Default :func:`call_model`.
         max_grad_norm: clip the gradient norm of every step to this value.

@@ -136,8 +136,8 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     Every parameter lands in exactly one group.
 
     Returns:
-        ``[{"params": decayed, "weight_decay": weight_decay},
-        {"params": others, "weight_decay": 0.0}]``.
+        two groups: the decayed parameters with ``weight_decay``, the others
+        with ``0.0`` (``[{"params": ..., "weight_decay": ...}, ...]``).
 
     Raises:
         ValueError: if ``weight_decay`` is negative.
