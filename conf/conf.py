@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # kernels inherit it. Override with OMP_NUM_THREADS=N.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(ROOT))  # make `snippets` importable for autodoc and examples
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # gallery_order
 
 # -- Project -----------------------------------------------------------------
 project = "Tensors to Transformers"
@@ -73,12 +74,18 @@ nb_merge_streams = True
 # -- Gallery -------------------------------------------------------------------
 # T2T_EXAMPLE=plot_digits_mlp builds only the examples whose file name matches.
 _only = os.environ.get("T2T_EXAMPLE", "")
+# Examples of one chapter run in parallel, one process per core (each on one
+# thread, see above); T2T_GALLERY_JOBS=1 runs them one after another. Every
+# example seeds itself, so the output does not depend on the order.
+_jobs = int(os.environ.get("T2T_GALLERY_JOBS", os.cpu_count() or 1))
 sphinx_gallery_conf = {
     "examples_dirs": ["../examples"],
     "gallery_dirs": ["auto_examples"],
     "filename_pattern": rf"/{_only}" if _only else r"/plot_",
     "ignore_pattern": r"__init__\.py|/_",
-    "within_subsection_order": "FileNameSortKey",
+    # chapters in the site's order, examples in the order the pages teach them
+    "subsection_order": "gallery_order.chapter_key",
+    "within_subsection_order": "gallery_order.TeachingOrder",
     "download_all_examples": False,
     "remove_config_comments": True,
     "abort_on_example_error": False,
@@ -91,6 +98,7 @@ sphinx_gallery_conf = {
     "show_memory": False,
     "min_reported_time": 1,
     "plot_gallery": "True",
+    "parallel": _jobs if _jobs > 1 else False,
 }
 
 # -- HTML ----------------------------------------------------------------------

@@ -1,0 +1,68 @@
+"""The gallery follows the course: chapters in the order of the site, examples
+in the order their ideas are taught.
+
+Both orders are read from the pages, so they cannot drift apart:
+
+- the chapters are the entries of the "Chapters" toctree of ``docs/index.md``;
+- inside a chapter, an example comes where a lesson page (in the order of
+  the chapter's toctree) first links to it; examples no lesson page links to
+  come last, by file name.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def toctree_entries(page: Path, caption: str | None = None) -> list[str]:
+    """The entries of the toctrees of ``page`` (only the one with ``caption`` if given)."""
+    entries: list[str] = []
+    for block in re.findall(r"```\{toctree\}\n(.*?)```", page.read_text(), re.S):
+        lines = block.splitlines()
+        if caption is not None and f":caption: {caption}" not in lines:
+            continue
+        entries += [line.strip() for line in lines if line.strip() and not line.startswith(":")]
+    return entries
+
+
+def chapters() -> list[str]:
+    """The chapter folders, in the order of the site's table of contents."""
+    return [entry.split("/")[0] for entry in toctree_entries(DOCS / "index.md", "Chapters")]
+
+
+def example_order(chapter: str) -> list[str]:
+    """The chapter's example file names in teaching order (see the module docstring)."""
+    order: list[str] = []
+    label = re.compile(rf"sphx_glr_auto_examples_{re.escape(chapter)}_(plot_\w+?)\.py")
+    for entry in toctree_entries(DOCS / chapter / "index.md"):
+        page = DOCS / chapter / f"{entry}.md"
+        for name in label.findall(page.read_text()):
+            if f"{name}.py" not in order:
+                order.append(f"{name}.py")
+    rest = sorted(p.name for p in (EXAMPLES / chapter).glob("plot_*.py") if p.name not in order)
+    return order + rest
+
+
+def chapter_key(folder: str) -> tuple[int, str]:
+    """``subsection_order`` key: a chapter folder's position in the course."""
+    order, name = chapters(), Path(folder).name
+    return (order.index(name) if name in order else len(order)), name
+
+
+class TeachingOrder:
+    """``within_subsection_order`` key: an example's position in its chapter."""
+
+    def __init__(self, src_dir: str) -> None:
+        self.order = example_order(Path(src_dir).name)
+
+    def __call__(self, filename: str) -> tuple[int, str]:
+        name = Path(filename).name
+        position = self.order.index(name) if name in self.order else len(self.order)
+        return position, name
+
+    def __repr__(self) -> str:
+        return "<TeachingOrder>"
