@@ -30,8 +30,9 @@ def digit_canvas(
 ) -> Detections:
     """A synthetic detection task: 1 to ``max_objects`` digits on a blank canvas.
 
-    Each digit is an 8×8 image from :func:`~snippets.common.data.digits` (the training split's images
-    for ``split="train"``, the test split's for ``split="test"``, so held-out
+    Each digit is an 8×8 image from :func:`~snippets.common.data.digits` (the
+    training split's images for ``split="train"``, the test split's for
+    ``split="test"``, so held-out
     canvases show unseen handwriting), resized to a random side in
     ``sizes`` (inclusive) and pasted where it does not overlap the digits
     already there. Its box is the tight box around its ink (pixels above 0.25).
