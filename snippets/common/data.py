@@ -13,7 +13,6 @@ from pydoc_data.topics import topics
 from typing import Any, NamedTuple
 
 import torch
-from sklearn.datasets import load_digits
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from snippets.common.checks import check_positive, check_tensor
@@ -44,6 +43,10 @@ def digits(test_fraction: float = 0.25, seed: int = 0, flat: bool = False) -> Sp
     """
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
+    # imported here: scikit-learn takes a second or two to import, and most
+    # pages that import this module never load the digits
+    from sklearn.datasets import load_digits
+
     bunch = load_digits()
     x = torch.tensor(bunch.data, dtype=torch.float32) / 16.0
     y = torch.tensor(bunch.target, dtype=torch.int64)
