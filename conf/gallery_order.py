@@ -37,9 +37,13 @@ def chapters() -> list[str]:
 def example_order(chapter: str) -> list[str]:
     """The chapter's example file names in teaching order (see the module docstring)."""
     order: list[str] = []
+    if chapter not in chapters():  # e.g. the check sphinx-gallery makes with src_dir=""
+        return order
     label = re.compile(rf"sphx_glr_auto_examples_{re.escape(chapter)}_(plot_\w+?)\.py")
     for entry in toctree_entries(DOCS / chapter / "index.md"):
         page = DOCS / chapter / f"{entry}.md"
+        if not page.is_file():
+            continue
         for name in label.findall(page.read_text()):
             if f"{name}.py" not in order:
                 order.append(f"{name}.py")
