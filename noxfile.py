@@ -38,6 +38,8 @@ def _install(session: nox.Session, *extras: str) -> None:
 def _sphinx_args(builder: str = "html", out: Path = HTML) -> list[str]:
     return [
         "sphinx-build",
+        "-j",
+        "auto",  # pages are read, and notebook pages executed, one process per core
         "-b",
         builder,
         "-c",

@@ -167,5 +167,11 @@ def _drop_canonical_link(app, pagename, templatename, context, doctree):
 
 
 def setup(app):
+    # sphinx-mathjax-offline only copies MathJax into the output when the build
+    # finishes; it does not say so, and Sphinx would read (and execute the
+    # notebook pages) one page at a time because of it.
+    offline = app.extensions.get("sphinx-mathjax-offline")
+    if offline is not None:
+        offline.parallel_read_safe = True
     if "T2T_BASE_URL" not in os.environ:
         app.connect("html-page-context", _drop_canonical_link)
