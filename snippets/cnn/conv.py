@@ -195,7 +195,9 @@ def max_pool2d(
     """Largest value in every window, channel by channel, like ``F.max_pool2d``.
 
     ``stride`` defaults to ``kernel`` (windows side by side, no overlap).
-    Padding counts as minus infinity, so it never wins.
+    Padding counts as minus infinity, so it never wins. The gradient goes to
+    each window's maximum; where several elements tie for it, ``amax``
+    splits the gradient between them (``F.max_pool2d`` gives it to one).
 
     Shapes:
         ``[N, C, H, W]`` → ``[N, C, H_out, W_out]``.

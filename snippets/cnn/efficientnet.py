@@ -18,7 +18,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from snippets.common.checks import check_positive, check_tensor
+from snippets.common.checks import check_choice, check_positive, check_tensor
 
 
 class Stage(NamedTuple):
@@ -258,6 +258,44 @@ class EfficientNet(nn.Module):
                 f"(shape {tuple(x.shape)})"
             )
         return self.classifier(self.pool(self.features(x)).flatten(1))
+
+
+class Variant(NamedTuple):
+    """The coefficients of one released EfficientNet: how B0 is scaled to get it."""
+
+    width: float  # multiplies every channel count
+    depth: float  # multiplies every stage's number of blocks
+    resolution: int  # input height and width in pixels
+    dropout: float  # before the last linear layer
+
+
+#: The released B0–B7: the compound-scaling coefficients rounded by hand
+#: (torchvision's and the reference implementation's values).
+VARIANTS: dict[str, Variant] = {
+    "b0": Variant(1.0, 1.0, 224, 0.2),
+    "b1": Variant(1.0, 1.1, 240, 0.2),
+    "b2": Variant(1.1, 1.2, 260, 0.3),
+    "b3": Variant(1.2, 1.4, 300, 0.3),
+    "b4": Variant(1.4, 1.8, 380, 0.4),
+    "b5": Variant(1.6, 2.2, 456, 0.4),
+    "b6": Variant(1.8, 2.6, 528, 0.5),
+    "b7": Variant(2.0, 3.1, 600, 0.5),
+}
+
+
+def efficientnet(name: str, classes: int = 1000) -> EfficientNet:
+    """One of the released EfficientNets, ``"b0"`` to ``"b7"``, scaled from B0's stages.
+
+    Shapes:
+        ``[N, 3, r, r]`` with ``r = VARIANTS[name].resolution`` → logits
+        ``[N, classes]`` (any size that survives the strides works).
+
+    Raises:
+        ValueError: if ``name`` is not one of :data:`VARIANTS`.
+    """
+    check_choice(name, "name", list(VARIANTS))
+    v = VARIANTS[name]
+    return EfficientNet(B0_STAGES, v.width, v.depth, classes=classes, dropout=v.dropout)
 
 
 def efficientnet_b0(classes: int = 1000) -> EfficientNet:

@@ -175,6 +175,17 @@ def test_max_pool_matches_pytorch(kernel, stride, padding, dilation):
     )
 
 
+def test_pool_gradients_match_pytorch_and_ties_share_the_gradient():
+    x = torch.randn(2, 3, 9, 8, requires_grad=True)  # distinct values: one winner per window
+    for ours, theirs in [(max_pool2d, F.max_pool2d), (avg_pool2d, F.avg_pool2d)]:
+        (g_ours,) = torch.autograd.grad(ours(x, 3, 2, 1).square().sum(), x)
+        (g_torch,) = torch.autograd.grad(theirs(x, 3, 2, 1).square().sum(), x)
+        torch.testing.assert_close(g_ours, g_torch)
+    tied = torch.tensor([[[[9.0, 9.0], [1.0, 2.0]]]], requires_grad=True)
+    max_pool2d(tied, 2).sum().backward()  # amax splits the gradient between the tied maxima
+    torch.testing.assert_close(tied.grad, torch.tensor([[[[0.5, 0.5], [0.0, 0.0]]]]))
+
+
 @pytest.mark.parametrize("count_include_pad", [True, False])
 @pytest.mark.parametrize(
     "kernel,stride,padding", [(2, None, 0), (3, 2, 1), ((3, 2), (1, 2), (1, 1)), (4, 3, 2)]

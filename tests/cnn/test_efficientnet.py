@@ -6,12 +6,14 @@ from hypothesis import strategies as st
 
 from snippets.cnn.efficientnet import (
     B0_STAGES,
+    VARIANTS,
     EfficientNet,
     MBConv,
     SqueezeExcitation,
     Stage,
     compound_scaling,
     drop_path,
+    efficientnet,
     efficientnet_b0,
     efficientnet_digits,
     make_divisible,
@@ -41,6 +43,38 @@ def test_scaled_variants_match_torchvision(name):
     width, depth, published = TORCHVISION[name]
     model = EfficientNet(width=width, depth=depth)
     assert count_parameters(model) == published
+
+
+#: torchvision's published parameter counts of every released variant (1000 classes)
+PUBLISHED = {
+    "b0": 5_288_548,
+    "b1": 7_794_184,
+    "b2": 9_109_994,
+    "b3": 12_233_232,
+    "b4": 19_341_616,
+    "b5": 30_389_784,
+    "b6": 43_040_704,
+    "b7": 66_347_960,
+}
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_released_variants_match_torchvision(name):
+    with torch.device("meta"):  # shapes only: B7 costs no memory
+        model = efficientnet(name)
+    assert count_parameters(model) == PUBLISHED[name]
+    assert model.classifier[0].p == VARIANTS[name].dropout
+
+
+def test_released_variants_grow_with_compound_scaling():
+    names = sorted(VARIANTS)
+    assert VARIANTS["b0"] == (1.0, 1.0, 224, 0.2)
+    for small, big in zip(names, names[1:]):  # every coefficient grows or stays
+        assert all(b >= s for s, b in zip(VARIANTS[small], VARIANTS[big]))
+    # B1 sits near phi = 0.5 of the formula: resolution 224 * 1.15**0.5
+    assert VARIANTS["b1"].resolution == pytest.approx(224 * compound_scaling(0.5)[2], rel=0.01)
+    with pytest.raises(ValueError, match=r"name must be one of \('b0',.*got 'b8'"):
+        efficientnet("b8")
 
 
 @torch.no_grad()
