@@ -24,6 +24,15 @@ def test_date_pairs_are_valid_iso_dates():
     assert {"/" in s for s, _ in pairs} == {True, False}  # numeric and word formats both occur
 
 
+def test_date_sources_use_digits_punctuation_and_the_letters_of_the_months():
+    """The seq2seq page builds the source vocabulary from this set without drawing dates."""
+    import calendar
+
+    months = " ".join(calendar.month_name[1:])
+    characters = set("".join(source for source, _ in date_pairs(n=2000, seed=3)))
+    assert characters == set(months + months.lower() + "0123456789 ,/")
+
+
 def test_date_pairs_bad_n():
     with pytest.raises(ValueError, match="n must be > 0"):
         date_pairs(n=0)
