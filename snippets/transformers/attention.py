@@ -12,12 +12,15 @@ piece can be compared with its PyTorch counterpart:
   ``key_padding_mask`` is ``True`` where attention is **blocked**.
 
 :func:`causal_mask` and :func:`padding_mask` build masks in the second, "blocked"
-convention; ``~mask`` turns one into the first.
+convention; ``~mask`` turns one into the first. :func:`attention_cost` counts
+the memory of the score matrices and the floating-point operations of a
+layer in closed form.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -218,6 +221,61 @@ def to_additive(mask: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch
     """
     check_tensor(mask, "mask", dtype=torch.bool)
     return torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(mask, float("-inf"))
+
+
+class AttentionCost(NamedTuple):
+    """What one self-attention layer costs; see :func:`attention_cost`."""
+
+    scores: int  #: numbers in the score (and weight) matrices, ``N·h·T²``
+    score_bytes: int  #: their memory, ``N·h·T²·bytes_per_number``
+    attention_flops: int  #: ``Q Kᵀ`` and weights × ``V``: ``4·N·h·T²·d_h``
+    projection_flops: int  #: the ``Q``, ``K``, ``V`` and output projections: ``8·N·T·d²``
+
+
+def attention_cost(
+    length: int, batch: int = 1, heads: int = 1, head_dim: int = 64, bytes_per_number: int = 4
+) -> AttentionCost:
+    """Closed-form cost of multi-head self-attention over ``length`` positions.
+
+    With ``T = length``, ``N = batch``, ``h = heads``, ``d_h = head_dim`` and
+    ``d = h·d_h``: the score matrices hold ``N·h·T²`` numbers (one per query,
+    key and head; the weights after the softmax are as many again);
+    ``Q Kᵀ`` and the product of the weights with ``V`` each take
+    ``N·h·T²·d_h`` multiply-adds; the four ``d × d`` projections (``W_Q``,
+    ``W_K``, ``W_V``, ``W_O``) take ``N·T·d²`` each. A multiply-add counts as
+    two floating-point operations, as in ``torch.utils.flop_counter``, which
+    counts exactly these matrix products of :class:`MultiHeadAttention` (the
+    softmax, the scaling and the biases, ``O(N·h·T²)`` and ``O(N·T·d)``, are
+    not counted). Attention overtakes the projections when ``T > 2d``.
+
+    Returns:
+        :class:`AttentionCost` with ``scores``, ``score_bytes``,
+        ``attention_flops`` and ``projection_flops``.
+
+    Raises:
+        TypeError: if an argument is not an int.
+        ValueError: if ``length`` or ``batch`` is negative, or ``heads``,
+            ``head_dim`` or ``bytes_per_number`` is not positive.
+    """
+    sizes = {
+        "length": length,
+        "batch": batch,
+        "heads": heads,
+        "head_dim": head_dim,
+        "bytes_per_number": bytes_per_number,
+    }
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+        check_positive(value, name, allow_zero=name in ("length", "batch"))
+    d = heads * head_dim
+    scores = batch * heads * length * length
+    return AttentionCost(
+        scores=scores,
+        score_bytes=scores * bytes_per_number,
+        attention_flops=2 * 2 * scores * head_dim,
+        projection_flops=4 * 2 * batch * length * d * d,
+    )
 
 
 class MultiHeadAttention(nn.Module):

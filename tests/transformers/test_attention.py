@@ -10,9 +10,11 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 from snippets.transformers.attention import (
     MultiHeadAttention,
+    attention_cost,
     causal_mask,
     check_attention_masks,
     padding_mask,
@@ -372,3 +374,52 @@ def test_multi_head_works_under_autocast_like_torch():
         expected = reference(x, x, x, **masks, need_weights=False)[0]
     assert got.dtype == expected.dtype == torch.bfloat16
     torch.testing.assert_close(got, expected, atol=2e-2, rtol=2e-2)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    batch=st.integers(0, 3),
+    length=st.integers(0, 9),
+    heads=st.integers(1, 3),
+    head_dim=st.integers(1, 5),
+)
+def test_attention_cost_equals_what_pytorch_counts_and_stores(batch, length, heads, head_dim):
+    d = heads * head_dim
+    layer = MultiHeadAttention(d, heads).double()
+    x = torch.randn(batch, length, d, dtype=torch.float64)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        _, weights = layer(x, x, x, average_attn_weights=False)
+    counts = counter.get_flop_counts()["Global"]
+    projections = sum(n for op, n in counts.items() if str(op).split(".")[-1] in ("addmm", "mm"))
+    cost = attention_cost(length, batch=batch, heads=heads, head_dim=head_dim, bytes_per_number=8)
+    assert counter.get_total_flops() == cost.attention_flops + cost.projection_flops
+    assert projections == cost.projection_flops
+    assert cost.scores == weights.nelement()
+    assert cost.score_bytes == weights.nelement() * weights.element_size()
+
+
+def test_attention_cost_grows_with_the_square_of_the_length():
+    short, long = attention_cost(512, batch=4, heads=4, head_dim=32), attention_cost(1024, 4, 4, 32)
+    assert long.scores == 4 * short.scores and long.attention_flops == 4 * short.attention_flops
+    assert long.projection_flops == 2 * short.projection_flops
+    d = 4 * 32  # attention overtakes the projections beyond T = 2d
+    at = attention_cost(2 * d, 1, 4, 32)
+    assert at.attention_flops == at.projection_flops
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"length": -1}, ValueError, "length"),
+        ({"length": 4, "batch": -2}, ValueError, "batch"),
+        ({"length": 4, "heads": 0}, ValueError, "heads"),
+        ({"length": 4, "head_dim": 0}, ValueError, "head_dim"),
+        ({"length": 4, "bytes_per_number": 0}, ValueError, "bytes_per_number"),
+        ({"length": 4.0}, TypeError, "length"),
+        ({"length": True}, TypeError, "length"),
+        ({"length": 4, "heads": 2.5}, TypeError, "heads"),
+    ],
+)
+def test_attention_cost_bad_arguments_are_named(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        attention_cost(**kwargs)
