@@ -4,6 +4,11 @@ The forward pass stores what the backward pass needs; the backward pass
 applies the chain rule layer by layer, from the loss back to the first
 weights; plain stochastic gradient descent updates the weights. The tests
 check every gradient against autograd's.
+
+Two helpers look at what layers compute without training them:
+:func:`collapse_linear` folds a stack of linear layers into one, and
+:func:`relu_interpolant` sets the weights of a one-hidden-layer ReLU network
+by hand so that it follows any curve through given points.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
 from snippets.common.checks import check_positive, check_tensor
 from snippets.common.metrics import accuracy
@@ -216,3 +222,48 @@ def collapse_linear(
             )
         w, b = w_next @ w, w_next @ b + b_next
     return w, b
+
+
+def relu_interpolant(knots: torch.Tensor, values: torch.Tensor) -> nn.Sequential:
+    """A one-hidden-layer ReLU network, weights set by hand, that joins points by straight lines.
+
+    Hidden unit ``k`` computes ``relu(x − knots[k])``: zero left of its knot,
+    a unit slope right of it (a *hinge*). The output layer adds the hinges
+    with weights equal to the change of slope at each knot, plus
+    ``values[0]`` as its bias, so the network equals the piecewise-linear
+    interpolation of the points: ``values[k]`` at ``knots[k]``, straight
+    between neighbours, and constant beyond the first and last knot (like
+    ``numpy.interp``). ``K`` knots need ``K`` hidden units. This is the
+    one-dimensional picture behind the universal approximation theorem.
+
+    Shapes:
+        ``knots`` and ``values`` ``[K]`` (``K ≥ 2``, knots strictly increasing)
+        → a module mapping ``[N, 1]`` to ``[N, 1]``, with ``K`` hidden units.
+
+    Raises:
+        TypeError: if an argument is not a floating-point tensor.
+        ValueError: if the arguments are not 1-D of the same length ``K ≥ 2``, or
+            the knots are not strictly increasing.
+    """
+    check_tensor(knots, "knots", ndim=1, floating=True)
+    check_tensor(values, "values", ndim=1, floating=True)
+    if len(knots) < 2 or values.shape != knots.shape:
+        raise ValueError(
+            f"knots and values must be 1-D with the same length of at least 2, "
+            f"got shapes {tuple(knots.shape)} and {tuple(values.shape)}"
+        )
+    if not bool((knots[1:] > knots[:-1]).all()):
+        raise ValueError(f"knots must be strictly increasing, got {knots.tolist()}")
+    slopes = (values[1:] - values[:-1]) / (knots[1:] - knots[:-1])  # [K - 1]
+    # output weight of hinge k: the slope right of knot k minus the slope left of it
+    padded = torch.cat([slopes.new_zeros(1), slopes, slopes.new_zeros(1)])  # flat at both ends
+    changes = padded[1:] - padded[:-1]  # [K]
+    k = len(knots)
+    net = nn.Sequential(nn.Linear(1, k), nn.ReLU(), nn.Linear(k, 1))
+    net = net.to(knots.dtype)
+    with torch.no_grad():
+        net[0].weight.copy_(torch.ones(k, 1))
+        net[0].bias.copy_(-knots)
+        net[2].weight.copy_(changes[None, :])
+        net[2].bias.copy_(values[:1])
+    return net

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -8,6 +9,7 @@ from snippets.neural_networks.mlp_scratch import (
     ScratchMLP,
     collapse_linear,
     fit_scratch,
+    relu_interpolant,
     scratch_train_step,
 )
 
@@ -113,3 +115,33 @@ def test_bad_input():
         collapse_linear([torch.zeros(2, 2)], [])
     with pytest.raises(ValueError, match=r"weights\[1\] must take 3 inputs"):
         collapse_linear([torch.zeros(3, 2), torch.zeros(2, 4)], [torch.zeros(3), torch.zeros(2)])
+
+
+@pytest.mark.parametrize("k", [2, 3, 9])
+def test_relu_interpolant_equals_linear_interpolation(k):
+    generator = torch.Generator().manual_seed(k)
+    knots = torch.sort(torch.rand(k, generator=generator, dtype=torch.float64) * 4 - 2).values
+    values = torch.randn(k, generator=generator, dtype=torch.float64)
+    net = relu_interpolant(knots, values)
+    assert net[0].out_features == k  # one hidden unit per knot
+    x = torch.linspace(-3, 3, 301, dtype=torch.float64)  # beyond both ends too
+    expected = np.interp(x.numpy(), knots.numpy(), values.numpy())
+    with torch.no_grad():
+        got = net(x[:, None])[:, 0]
+    torch.testing.assert_close(got, torch.from_numpy(expected))
+    with torch.no_grad():  # it passes through every point exactly
+        torch.testing.assert_close(net(knots[:, None])[:, 0], values)
+
+
+def test_relu_interpolant_bad_input():
+    knots = torch.tensor([0.0, 1.0, 2.0])
+    with pytest.raises(ValueError, match="knots must be strictly increasing"):
+        relu_interpolant(torch.tensor([0.0, 2.0, 1.0]), knots)
+    with pytest.raises(ValueError, match="knots and values"):
+        relu_interpolant(knots, torch.zeros(2))
+    with pytest.raises(ValueError, match="knots and values"):
+        relu_interpolant(torch.zeros(1), torch.zeros(1))
+    with pytest.raises(ValueError, match="knots"):
+        relu_interpolant(torch.zeros(2, 2), torch.zeros(2, 2))
+    with pytest.raises(TypeError, match="values"):
+        relu_interpolant(knots, torch.arange(3))
