@@ -100,3 +100,36 @@ def reconstruction_error(
     error = nn.functional.mse_loss(model(inputs), clean).item()
     model.train(was_training)
     return error
+
+
+def pca_reconstruction(train: torch.Tensor, k: int, x: torch.Tensor | None = None) -> torch.Tensor:
+    """Rebuild ``x`` from its first ``k`` principal components, fitted on ``train``.
+
+    The closed-form linear autoencoder: the code is ``z = Vᵀ(x − m)`` and the
+    reconstruction ``m + V z``, where ``m`` is the mean of ``train`` and the
+    columns of ``V`` ``[D, k]`` are its top ``k`` principal directions (right
+    singular vectors of the centred data). No code of ``k`` numbers made by
+    a linear map rebuilds ``train`` with a smaller squared error.
+
+    Shapes:
+        ``train`` ``[N, ...]`` and ``x`` ``[M, ...]`` (default: ``train``) with
+        the same ``D`` numbers per sample → like ``x``.
+
+    Raises:
+        ValueError: if ``k`` is not in ``[1, min(N, D)]`` or the samples of
+            ``x`` and ``train`` differ in size.
+    """
+    check_tensor(train, "train", floating=True)
+    x = train if x is None else check_tensor(x, "x", floating=True)
+    flat = train.flatten(1)
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= min(flat.shape):
+        raise ValueError(f"k must be an int in [1, {min(flat.shape)}], got {k!r}")
+    if x.flatten(1).shape[1] != flat.shape[1]:
+        raise ValueError(
+            f"x must hold {flat.shape[1]} numbers per sample like train, got shape {tuple(x.shape)}"
+        )
+    mean = flat.mean(dim=0)
+    _, _, vh = torch.linalg.svd(flat - mean, full_matrices=False)
+    v = vh[:k].T  # [D, k]: the principal directions, orthonormal columns
+    codes = (x.flatten(1) - mean) @ v  # [M, k]
+    return (codes @ v.T + mean).reshape(x.shape)

@@ -136,6 +136,22 @@ def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
 
 
+def saturating_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """The minimax game's own generator loss ``log(1 − D(G(z)))``, averaged.
+
+    The generator *minimizes* it. Its gradient with respect to a fake's logit
+    is ``−D(G(z))``, which vanishes when the discriminator rejects the fakes
+    (``D(G(z)) → 0``), early in training; :func:`generator_loss` is the
+    non-saturating replacement, with gradient ``−(1 − D(G(z)))`` there.
+    Computed as ``−softplus(logit)``, which is stable for any logit.
+
+    Shapes:
+        ``fake_logits`` ``[N]`` → a scalar.
+    """
+    check_tensor(fake_logits, "fake_logits", floating=True)
+    return -F.softplus(fake_logits).mean()
+
+
 def gradient_penalty(
     critic: nn.Module,
     real: torch.Tensor,

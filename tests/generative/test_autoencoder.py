@@ -3,7 +3,12 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from snippets.generative.autoencoder import Autoencoder, corrupt, reconstruction_error
+from snippets.generative.autoencoder import (
+    Autoencoder,
+    corrupt,
+    pca_reconstruction,
+    reconstruction_error,
+)
 
 
 @given(st.floats(min_value=0.0, max_value=2.0))
@@ -65,3 +70,38 @@ def test_training_lowers_the_error():
         30,
     )
     assert reconstruction_error(model, x) < 0.2 * before
+
+
+def test_pca_reconstruction_matches_sklearn():
+    from sklearn.decomposition import PCA
+
+    generator = torch.Generator().manual_seed(0)
+    train = torch.randn(50, 6, generator=generator, dtype=torch.float64)
+    x = torch.randn(7, 6, generator=generator, dtype=torch.float64)
+    pca = PCA(n_components=3).fit(train.numpy())
+    expected = torch.from_numpy(pca.inverse_transform(pca.transform(x.numpy())))
+    torch.testing.assert_close(pca_reconstruction(train, 3, x), expected)
+
+
+def test_pca_reconstruction_is_exact_on_rank_k_data_and_improves_with_k():
+    generator = torch.Generator().manual_seed(1)
+    codes, basis = torch.randn(40, 2, generator=generator), torch.randn(2, 16, generator=generator)
+    images = (codes @ basis + 3.0).reshape(40, 1, 4, 4)  # a plane, shifted off the origin
+    rebuilt = pca_reconstruction(images, 2)
+    assert rebuilt.shape == images.shape
+    torch.testing.assert_close(rebuilt, images, atol=1e-4, rtol=1e-4)
+    noisy = images + 0.1 * torch.randn(images.shape, generator=generator)
+    errors = [((pca_reconstruction(noisy, k) - noisy) ** 2).mean() for k in (1, 2, 4, 8)]
+    assert errors == sorted(errors, reverse=True)
+
+
+def test_pca_reconstruction_bad_input():
+    train = torch.randn(5, 3)
+    with pytest.raises(ValueError, match=r"k must be an int in \[1, 3\], got 4"):
+        pca_reconstruction(train, 4)
+    with pytest.raises(ValueError, match="k must be an int"):
+        pca_reconstruction(train, 0)
+    with pytest.raises(ValueError, match="x must hold 3 numbers per sample"):
+        pca_reconstruction(train, 1, torch.randn(2, 4))
+    with pytest.raises(TypeError, match="train must have a floating-point dtype"):
+        pca_reconstruction(torch.ones(5, 3, dtype=torch.int64), 1)

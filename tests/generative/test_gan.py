@@ -11,6 +11,7 @@ from snippets.generative.gan import (
     generator_loss,
     gradient_penalty,
     mode_coverage,
+    saturating_generator_loss,
     train_gan,
 )
 
@@ -61,6 +62,29 @@ def test_losses_match_their_formulas(real, fake):
     expected_d = -torch.log(d_real).mean() - torch.log(1 - d_fake).mean()
     torch.testing.assert_close(discriminator_loss(real_logits, fake_logits), expected_d)
     torch.testing.assert_close(generator_loss(fake_logits), -torch.log(d_fake).mean())
+
+
+@given(st.lists(st.floats(-30, 30), min_size=1, max_size=8))
+def test_saturating_loss_and_both_gradients(fake):
+    """log(1 − D) has logit gradient −D; −log D has −(1 − D): one vanishes as D → 0."""
+    logits = torch.tensor(fake, dtype=torch.float64, requires_grad=True)
+    d_fake = torch.sigmoid(logits.detach())
+    loss = saturating_generator_loss(logits)
+    one_minus_d = torch.sigmoid(-logits.detach())  # 1 − σ(ℓ) = σ(−ℓ), precise for large ℓ
+    torch.testing.assert_close(loss, torch.log(one_minus_d).mean())
+    (saturating,) = torch.autograd.grad(loss, logits)
+    (non_saturating,) = torch.autograd.grad(generator_loss(logits), logits)
+    torch.testing.assert_close(saturating, -d_fake / len(fake))
+    torch.testing.assert_close(non_saturating, -(1 - d_fake) / len(fake))
+
+
+def test_saturating_loss_is_finite_for_confident_discriminators():
+    logits = torch.tensor([-200.0, 0.0, 200.0])  # D(G(z)) = 0, 1/2, 1 in float32
+    loss = saturating_generator_loss(logits)
+    assert torch.isfinite(loss)
+    torch.testing.assert_close(loss, -(torch.log(torch.tensor(2.0)) + 200.0) / 3)
+    with pytest.raises(TypeError, match="fake_logits must have a floating-point dtype"):
+        saturating_generator_loss(torch.tensor([1, 2]))
 
 
 def test_gradient_penalty_of_a_linear_critic():
