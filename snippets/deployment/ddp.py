@@ -18,7 +18,7 @@ import os
 import socket
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
@@ -61,6 +61,65 @@ def shard(batch: torch.Tensor, rank: int, world_size: int) -> torch.Tensor:
         )
     size = len(batch) // world_size
     return batch[rank * size : (rank + 1) * size]
+
+
+def shard_gradients(
+    model: nn.Module,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    world_size: int,
+) -> list[list[torch.Tensor]]:
+    """The gradient each of ``world_size`` DDP processes computes, on one process.
+
+    Rank ``k`` takes its :func:`shard` of the batch and differentiates its
+    own mean loss; nothing is averaged yet (that is :func:`all_reduce_mean`).
+    The model's ``.grad`` fields are left untouched.
+
+    Shapes:
+        ``inputs`` ``[B, ...]``, ``targets`` ``[B, ...]`` → ``world_size``
+        lists, each with one tensor per trainable parameter, in the order of
+        ``model.parameters()``.
+
+    Raises:
+        TypeError: if ``model`` is not an ``nn.Module``.
+        ValueError: if ``inputs`` and ``targets`` differ in length, or the
+            batch does not split evenly (as :func:`shard`).
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    check_tensor(inputs, "inputs")
+    check_tensor(targets, "targets")
+    if len(inputs) != len(targets):
+        raise ValueError(
+            f"inputs and targets must hold the same number of samples, "
+            f"got {len(inputs)} and {len(targets)}"
+        )
+    params = [p for p in model.parameters() if p.requires_grad]
+    grads = []
+    for rank in range(world_size):
+        x, y = shard(inputs, rank, world_size), shard(targets, rank, world_size)
+        grads.append(list(torch.autograd.grad(loss_fn(model(x), y), params)))
+    return grads
+
+
+def all_reduce_mean(grads: Sequence[Sequence[torch.Tensor]]) -> list[torch.Tensor]:
+    """What DDP's all-reduce leaves on every rank: the mean of the ranks' gradients.
+
+    Shapes:
+        ``K`` lists of ``P`` tensors (one list per rank, as
+        :func:`shard_gradients` returns) → ``P`` tensors.
+
+    Raises:
+        ValueError: if ``grads`` is empty or the ranks hold different numbers
+            of tensors.
+    """
+    if len(grads) == 0:
+        raise ValueError("grads must hold the gradients of at least one rank, got none")
+    if len({len(g) for g in grads}) != 1:
+        counts = [len(g) for g in grads]
+        raise ValueError(f"grads must hold the same number of tensors on every rank, got {counts}")
+    return [torch.stack(per_rank).mean(dim=0) for per_rank in zip(*grads)]
 
 
 def demo_batches(steps: int, batch_size: int = 64, seed: int = 0) -> Batches:

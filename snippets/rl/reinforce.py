@@ -58,6 +58,76 @@ def discounted_returns(rewards: torch.Tensor, gamma: float) -> torch.Tensor:
     return returns
 
 
+def _check_bandit(logits: object, arm_means: object) -> tuple[torch.Tensor, torch.Tensor]:
+    logits = check_tensor(logits, "logits", ndim=1, floating=True)
+    arm_means = check_tensor(arm_means, "arm_means", ndim=1, floating=True)
+    if arm_means.shape != logits.shape:
+        raise ValueError(
+            f"arm_means must have one entry per arm like logits {tuple(logits.shape)}, "
+            f"got {tuple(arm_means.shape)}"
+        )
+    return logits, arm_means
+
+
+def bandit_gradient(logits: torch.Tensor, arm_means: torch.Tensor) -> torch.Tensor:
+    """The exact policy gradient of a multi-armed bandit with a softmax policy.
+
+    The expected reward is ``J = Σ_a π_a μ_a`` with ``π = softmax(logits)``;
+    its gradient is ``∂J/∂θ_k = π_k (μ_k - J)``: arms better than the
+    current average are pushed up, worse ones down.
+
+    Shapes:
+        ``logits`` ``[A]``, ``arm_means`` ``[A]`` → ``[A]``.
+
+    Raises:
+        TypeError: if an input is not a floating-point tensor.
+        ValueError: if the inputs are not 1-D of the same length.
+    """
+    logits, arm_means = _check_bandit(logits, arm_means)
+    pi = logits.detach().softmax(-1)
+    return pi * (arm_means - (pi * arm_means).sum())
+
+
+def sampled_bandit_gradient(
+    logits: torch.Tensor,
+    arm_means: torch.Tensor,
+    samples: int,
+    baseline: float = 0.0,
+    noise: float = 1.0,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """REINFORCE's estimate of :func:`bandit_gradient` from ``samples`` pulls.
+
+    Arms are drawn from the softmax policy, each pull pays its arm's mean
+    plus Gaussian noise of standard deviation ``noise``, and the estimate is
+    the gradient of ``(1/n) Σ_i log π(a_i) · (r_i - baseline)``, computed by
+    autograd as in :func:`reinforce_loss`. Its expectation is the exact
+    gradient for any constant ``baseline``; a baseline near the average
+    reward lowers its variance.
+
+    Shapes:
+        ``logits`` ``[A]``, ``arm_means`` ``[A]`` → ``[A]``.
+
+    Raises:
+        TypeError: if an input is not a floating-point tensor.
+        ValueError: if the inputs are not 1-D of the same length, or
+            ``samples`` is not positive or ``noise`` negative.
+    """
+    logits, arm_means = _check_bandit(logits, arm_means)
+    check_positive(samples, "samples")
+    check_positive(noise, "noise", allow_zero=True)
+    theta = logits.detach().clone().requires_grad_(True)
+    with torch.no_grad():
+        arms = torch.multinomial(theta.softmax(-1), samples, replacement=True, generator=generator)
+        rewards = arm_means[arms] + noise * torch.randn(
+            samples, generator=generator, dtype=arm_means.dtype
+        )
+    log_probs = torch.log_softmax(theta, -1)[arms]  # log π(a_i)
+    surrogate = (log_probs * (rewards - baseline)).mean()
+    (gradient,) = torch.autograd.grad(surrogate, theta)
+    return gradient
+
+
 @dataclass
 class Rollout:
     """One episode per environment, stored time-major.

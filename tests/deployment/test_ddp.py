@@ -4,13 +4,16 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+from torch import nn
 
 from snippets.deployment.ddp import (
+    all_reduce_mean,
     demo_batches,
     free_port,
     make_model,
     run_ddp,
     shard,
+    shard_gradients,
     step_time,
     train_ddp,
     train_single,
@@ -77,3 +80,43 @@ def test_ddp_bad_input():
         shard([1, 2], 0, 1)
     with pytest.raises(ValueError, match="world_size must be > 0, got 0"):
         run_ddp([], world_size=0)
+
+
+@pytest.mark.parametrize("world_size", [1, 2, 4, 8])
+def test_mean_of_shard_gradients_is_the_full_batch_gradient(world_size):
+    model = make_model()
+    x, y = demo_batches(1, 32)[0]
+    loss_fn = nn.CrossEntropyLoss()
+    grads = shard_gradients(model, loss_fn, x, y, world_size)
+    assert len(grads) == world_size
+    full = torch.autograd.grad(loss_fn(model(x), y), list(model.parameters()))
+    for averaged, expected in zip(all_reduce_mean(grads), full, strict=True):
+        torch.testing.assert_close(averaged, expected, rtol=1e-5, atol=1e-7)
+    if world_size > 1:  # each shard alone gives a different gradient
+        assert not torch.allclose(grads[0][0], full[0], atol=1e-4)
+    assert all(p.grad is None for p in model.parameters())  # .grad left untouched
+
+
+def test_batch_norm_breaks_the_equality():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 10))
+    x, y = demo_batches(1, 32)[0]
+    loss_fn = nn.CrossEntropyLoss()
+    averaged = all_reduce_mean(shard_gradients(model, loss_fn, x, y, 4))
+    full = torch.autograd.grad(loss_fn(model(x), y), list(model.parameters()))
+    assert (averaged[0] - full[0]).abs().max() > 1e-3
+
+
+def test_all_reduce_mean_by_hand_and_bad_input():
+    grads = [[torch.tensor([1.0, 2.0])], [torch.tensor([3.0, 6.0])]]
+    torch.testing.assert_close(all_reduce_mean(grads)[0], torch.tensor([2.0, 4.0]))
+    with pytest.raises(ValueError, match="at least one rank"):
+        all_reduce_mean([])
+    with pytest.raises(ValueError, match="same number of tensors on every rank"):
+        all_reduce_mean([[torch.zeros(1)], []])
+    with pytest.raises(TypeError, match="model must be an nn.Module"):
+        shard_gradients("mlp", nn.MSELoss(), torch.zeros(2, 1), torch.zeros(2, 1), 1)
+    with pytest.raises(ValueError, match="inputs and targets must hold the same number"):
+        shard_gradients(nn.Linear(1, 1), nn.MSELoss(), torch.zeros(2, 1), torch.zeros(3, 1), 1)
+    with pytest.raises(ValueError, match="batch size must be divisible by world_size=2"):
+        shard_gradients(nn.Linear(1, 1), nn.MSELoss(), torch.zeros(3, 1), torch.zeros(3, 1), 2)

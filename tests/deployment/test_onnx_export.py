@@ -107,3 +107,15 @@ def test_median_latency_is_robust_to_one_slow_call():
         time.sleep(next(calls))
 
     assert median_latency(fn, repeats=9, warmup=5) < 0.01
+
+
+def test_tiny_mlp_exports_to_gemm_relu_gemm():
+    """The page's example: each aten.linear becomes a Gemm, the weights initializers."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    proto = export_onnx(model, torch.randn(2, 4), {0: "batch"})
+    assert [node.op_type for node in proto.graph.node] == ["Gemm", "Relu", "Gemm"]
+    assert sorted(init.name for init in proto.graph.initializer) == sorted(
+        name for name, _ in model.named_parameters()
+    )
+    assert input_shape(proto) == ["batch", 4]

@@ -6,11 +6,13 @@ from hypothesis import strategies as st
 from snippets.fundamentals.nn_basics import make_mlp
 from snippets.rl.reinforce import (
     Rollout,
+    bandit_gradient,
     collect_episodes,
     discounted_returns,
     evaluate_policy,
     make_cartpole,
     reinforce_loss,
+    sampled_bandit_gradient,
     train_reinforce,
 )
 
@@ -112,3 +114,44 @@ def test_rl_bad_input():
         make_cartpole(0)
     with pytest.raises(ValueError, match="iterations must be > 0, got 0"):
         train_reinforce(make_mlp([4, 2]), make_cartpole(1), iterations=0)
+
+
+def test_bandit_gradient_matches_autograd_of_the_expected_reward():
+    torch.manual_seed(0)
+    logits = torch.randn(5, dtype=torch.float64, requires_grad=True)
+    means = torch.randn(5, dtype=torch.float64)
+    (expected,) = torch.autograd.grad((logits.softmax(-1) * means).sum(), logits)
+    torch.testing.assert_close(bandit_gradient(logits, means), expected)
+
+
+@pytest.mark.parametrize("baseline", [0.0, 1.5, -3.0])
+def test_sampled_bandit_gradient_is_unbiased_for_any_baseline(baseline):
+    logits, means = torch.tensor([0.3, -0.2, 0.0]), torch.tensor([1.0, 2.0, 0.5])
+    generator = torch.Generator().manual_seed(0)
+    estimate = sampled_bandit_gradient(logits, means, 200_000, baseline, generator=generator)
+    torch.testing.assert_close(estimate, bandit_gradient(logits, means), rtol=0, atol=0.02)
+
+
+def test_a_baseline_near_the_average_reward_lowers_the_variance():
+    logits, means = torch.zeros(2), torch.tensor([1.0, 2.0])
+    generator = torch.Generator().manual_seed(0)
+
+    def spread(baseline):
+        runs = [
+            sampled_bandit_gradient(logits, means, 50, baseline, generator=generator)[1]
+            for _ in range(300)
+        ]
+        return torch.stack(runs).std()
+
+    assert spread(1.5) < 0.7 * spread(0.0)
+
+
+def test_bandit_bad_input():
+    with pytest.raises(ValueError, match="arm_means must have one entry per arm"):
+        bandit_gradient(torch.zeros(2), torch.zeros(3))
+    with pytest.raises(TypeError, match="logits"):
+        bandit_gradient(torch.zeros(2, dtype=torch.int64), torch.zeros(2))
+    with pytest.raises(ValueError, match="samples must be > 0, got 0"):
+        sampled_bandit_gradient(torch.zeros(2), torch.zeros(2), 0)
+    with pytest.raises(ValueError, match="noise"):
+        sampled_bandit_gradient(torch.zeros(2), torch.zeros(2), 5, noise=-1.0)
