@@ -31,7 +31,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from snippets.common.device import pick_device, preset
 from snippets.common.plotting import use_style
 from snippets.common.seed import seed_everything
-from snippets.transformers.attention import scaled_dot_product_attention
+from snippets.transformers.attention import attention_cost, scaled_dot_product_attention
 
 seed_everything(0)
 use_style()
@@ -122,10 +122,11 @@ plt.show()
 # version took the printed multiple of the math backend's time.
 ratio = times["from scratch"][-1] / times["PyTorch math"][-1]
 print(f"time, from scratch / math backend at T={lengths[-1]}: {ratio:.2f} (not asserted)")
-expected_flops = [4 * batch * heads * t * t * head_dim for t in lengths]
+costs = [attention_cost(t, batch, heads, head_dim) for t in lengths]  # the closed form
+expected_flops = [cost.attention_flops for cost in costs]
 growth = [b / a for a, b in zip(flops, flops[1:])]
 print("counted FLOPs:", flops)
 print("growth per doubling of T:", growth)
 assert flops == expected_flops, f"below the bar: {flops} != {expected_flops}"
-assert weight_numbers == [batch * heads * t * t for t in lengths]
+assert weight_numbers == [cost.scores for cost in costs]
 assert all(g == 4 for g in growth), f"below the bar: growth {growth}"
