@@ -166,7 +166,22 @@ def _drop_canonical_link(app, pagename, templatename, context, doctree):
     context.pop("pageurl", None)
 
 
+def _link_examples_to_their_pages(app, docname, source):
+    """Every gallery example lists the lesson pages that link to it."""
+    from gallery_order import DOCS, backlinks
+
+    links = backlinks(docname)
+    if links:
+        for page in DOCS.glob("*/*.md"):  # a page that starts linking to it rebuilds it
+            app.env.note_dependency(str(page))
+        marker = ".. _sphx_glr_download_"
+        text = source[0]
+        at = text.find(marker)
+        source[0] = text[:at] + links + text[at:] if at >= 0 else text + links
+
+
 def setup(app):
+    app.connect("source-read", _link_examples_to_their_pages)
     # sphinx-mathjax-offline only copies MathJax into the output when the build
     # finishes; it does not say so, and Sphinx would read (and execute the
     # notebook pages) one page at a time because of it.

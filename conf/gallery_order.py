@@ -70,3 +70,30 @@ class TeachingOrder:
 
     def __repr__(self) -> str:
         return "<TeachingOrder>"
+
+
+def teaching_pages(chapter: str, example: str) -> list[str]:
+    """The lesson pages (docnames, in the site's order) that link to ``example``.
+
+    ``example`` is a file name without ``.py``, e.g. ``plot_digits_cnn``.
+    """
+    label = f"sphx_glr_auto_examples_{chapter}_{example}.py"
+    pages = []
+    for folder in chapters():
+        for entry in toctree_entries(DOCS / folder / "index.md"):
+            page = DOCS / folder / f"{entry}.md"
+            if page.is_file() and label in page.read_text():
+                pages.append(f"{folder}/{entry}")
+    return pages
+
+
+def backlinks(docname: str) -> str:
+    """reST for an example page: the lesson pages that teach its ideas ("" if none)."""
+    parts = docname.split("/")
+    if len(parts) != 3 or parts[0] != "auto_examples" or not parts[2].startswith("plot_"):
+        return ""
+    pages = teaching_pages(parts[1], parts[2])
+    if not pages:
+        return ""
+    items = "\n".join(f"- :doc:`/{page}`" for page in pages)
+    return f"\n.. rubric:: The pages that teach it\n\n{items}\n\n"

@@ -16,7 +16,7 @@ import pytest
 from tests.site.conftest import HTML, ROOT
 
 sys.path.insert(0, str(ROOT / "conf"))
-from gallery_order import chapters, example_order, toctree_entries  # noqa: E402
+from gallery_order import chapters, example_order, teaching_pages, toctree_entries  # noqa: E402
 
 DOCS = ROOT / "docs"
 
@@ -130,3 +130,17 @@ def test_gallery_follows_the_chapters_and_the_teaching_order():
         for name in example_order(chapter)
     ]
     assert seen == expected
+
+
+EXAMPLES = sorted(str(p.relative_to(ROOT / "examples")) for p in ROOT.glob("examples/*/plot_*.py"))
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_every_example_links_back_to_the_pages_that_teach_it(example):
+    chapter, name = example.removesuffix(".py").split("/")
+    html = (HTML / "auto_examples" / chapter / f"{name}.html").read_text(encoding="utf-8")
+    assert "The pages that teach it" in html, f"{example}: no links to the pages that teach it"
+    expected = teaching_pages(chapter, name)
+    assert expected, f"{example}: no lesson page links to this example"
+    for page in expected:
+        assert f"{page.split('/')[-1]}.html" in html, f"{example}: no link to {page}"
