@@ -116,6 +116,11 @@ class Box:
         return (self.x + (fx - 0.5) * self.width, self.y + (fy - 0.5) * self.height)
 
 
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """``"1 channel"``, ``"3 channels"``: a count with its noun (``words``: an irregular plural)."""
+    return f"{count} {word}" if count == 1 else f"{count} {words or word + 's'}"
+
+
 def tint(color: str, amount: float = 0.22) -> tuple[float, float, float]:
     """``color`` mixed with white: ``amount`` 0 is white, 1 the colour itself."""
     return tuple(1 - amount * (1 - c) for c in to_rgb(color))
@@ -1669,7 +1674,7 @@ def vit_diagram(model: nn.Module, image: torch.Tensor | None = None) -> Figure:
     fit_height(fig, ax, 4.72)
     alt = (
         f"Diagram of a Vision Transformer. A {s['image']} x {s['image']} image with "
-        f"{s['channels']} channel(s) is cut into a {grid} x {grid} grid of {n} patches of "
+        f"{plural(s['channels'], 'channel')} is cut into a {grid} x {grid} grid of {n} patches of "
         f"{p} x {p} pixels; each patch is flattened to {s['channels'] * p * p} values and "
         f"linearly projected to dim = {dim}; a learned class token is prepended ({n + 1} "
         f"tokens) and learned position embeddings 0 to {n} are added; a Transformer encoder of "
@@ -1803,7 +1808,7 @@ def detr_diagram(model: nn.Module, image_size: int = 32) -> Figure:
     fork = 5.02
     path_arrow(ax, [dec.left, (fork, row2), (fork, ch.y), ch.right])
     path_arrow(ax, [(fork, row2), (fork, bh.y), bh.right])
-    label(ax, (3.75, bh.y - 0.38), f"{classes} classes + “no object”")
+    label(ax, (3.75, bh.y - 0.38), f"{plural(classes, 'class', 'classes')} + “no object”")
     match = box(
         ax,
         (1.3, row2),
@@ -1829,13 +1834,15 @@ def detr_diagram(model: nn.Module, image_size: int = 32) -> Figure:
     )
     path_arrow(ax, [(1.85, match.bottom[1]), (1.85, loss.y), loss.left])
     alt = (
-        f"Diagram of DETR. A {image_size} x {image_size} image with {channels} channel(s) goes "
-        f"through a CNN backbone to a {feat_dim} x {fh} x {fw} feature map, flattened to "
+        f"Diagram of DETR. A {image_size} x {image_size} image with "
+        f"{plural(channels, 'channel')} goes through a CNN backbone to a "
+        f"{feat_dim} x {fh} x {fw} feature map, flattened to "
         f"{tokens} tokens of d = {d} with 2-D sine positions added; a Transformer encoder of "
         f"{_layers(len(encoders))} ({heads} heads) produces the memory; a decoder of "
         f"{_layers(len(decoders))} lets {num_queries} learned object queries read it; a class "
-        f"head ({classes} classes plus no-object) and a box head (cx, cy, w, h) turn every "
-        f"query into a prediction, and Hungarian matching pairs predictions with the target "
+        f"head ({plural(classes, 'class', 'classes')} plus no-object) and a box head "
+        f"(cx, cy, w, h) turn every query into a prediction, and Hungarian matching "
+        f"pairs predictions with the target "
         f"objects for the set loss (cross-entropy, L1 and generalized IoU)."
     )
     return _finish(fig, alt)

@@ -504,3 +504,42 @@ def test_diagrams_ignore_the_site_style_and_raise_no_warnings(recwarn):
         assert not fig.get_constrained_layout()
         assert not fig.axes[0].axison
     assert [str(w.message) for w in recwarn] == []
+
+
+def _pages_with_diagrams() -> list:
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    uses = ("from snippets.common.diagrams import", "from snippets.common import diagrams")
+    return sorted(p for p in docs.rglob("*/*.md") if any(u in p.read_text() for u in uses))
+
+
+@pytest.mark.parametrize("page", _pages_with_diagrams(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_pages_give_each_diagram_the_alt_text_its_function_writes(page, monkeypatch):
+    """A page copies the diagram's alt text into its cell metadata; run the page's
+    cells and check each copy against what the function returns, so that a change
+    of sizes or wording cannot leave a stale description behind."""
+    import contextlib
+    import io
+    import re
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+    import run_page
+
+    monkeypatch.chdir(page.parent)
+    namespace: dict = {"__name__": "__main__"}
+    written = []
+    for source in run_page.cells(page):
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(compile(source, str(page), "exec"), namespace)
+        for number in plt.get_fignums():
+            text = getattr(plt.figure(number), "alt_text", None)
+            if text:
+                written.append(text)
+        plt.close("all")
+    copied = re.findall(r'alt: "(Diagram [^"]*)"', page.read_text())
+    assert written, f"{page.name}: imports the diagrams but draws none"
+    for text in written:
+        assert text in copied, f"{page.name}: no cell has the alt text {text[:80]!r}…"
