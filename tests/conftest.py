@@ -23,8 +23,11 @@ torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 # Checks of the built site run only in `nox -s browser`, after `nox -s docs`.
 collect_ignore = [] if os.environ.get("T2T_SITE_TESTS") else ["site"]
 
-settings.register_profile("site", deadline=None, max_examples=50)
-settings.load_profile("site")
+# derandomize: the same examples on every run, so a red test is never luck;
+# HYPOTHESIS_PROFILE=explore draws new examples each time, to hunt for bugs.
+settings.register_profile("site", deadline=None, max_examples=50, derandomize=True)
+settings.register_profile("explore", deadline=None, max_examples=200)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "site"))
 
 
 @pytest.fixture(autouse=True)
