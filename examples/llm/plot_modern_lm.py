@@ -31,7 +31,7 @@ from snippets.common.train import train_step
 from snippets.llm.model import ModernLM, cache_bytes, generate
 from snippets.neural_networks.schedules import warmup_cosine_scheduler
 from snippets.sequence_models.char_lm import lm_loss, random_windows
-from snippets.transformers.gpt import param_groups
+from snippets.transformers.gpt import evaluate_lm, param_groups
 
 generator = seed_everything(0)
 use_style()
@@ -60,21 +60,6 @@ model.to(device)
 print(f"parameters: {sum(p.numel() for p in model.parameters()):,}")
 
 
-@torch.no_grad()
-def validation_loss(model: ModernLM, data: torch.Tensor, batch: int = 64) -> float:
-    """Mean next-character loss over consecutive windows of ``context`` characters."""
-    model.eval()
-    count = (len(data) - 1) // context
-    inputs = data[: count * context].reshape(count, context)
-    targets = data[1 : count * context + 1].reshape(count, context)
-    total = 0.0
-    for i in range(0, count, batch):
-        x, y = inputs[i : i + batch].to(device), targets[i : i + batch].to(device)
-        total += lm_loss(model(x)[0], y).item() * len(x)
-    model.train()
-    return total / count
-
-
 # %%
 # Train on random windows with AdamW (weight decay on the matrices only), a
 # linear warm-up and a cosine decay; every step is
@@ -96,7 +81,7 @@ for step in range(1, steps + 1):
     train_curve.append(train_step(model, batch, lm_loss, optimizer, forward=logits_only))
     schedule.step()
     if step % (steps // 5) == 0:
-        val_curve.append(validation_loss(model, val_slice))
+        val_curve.append(evaluate_lm(model, val_slice, context))
         val_steps.append(step)
         print(f"step {step:4d}: train {train_curve[-1]:.3f}  validation {val_curve[-1]:.3f}")
 print(f"training took {time.perf_counter() - start:.1f} s")
@@ -134,7 +119,7 @@ print(f"cache after {past[0][0].shape[2]} positions: {cache_bytes(past):,} bytes
 #
 # The quality bars: the loss on the whole validation text, and the same
 # characters with and without the cache.
-val_loss = validation_loss(model, val_data)
+val_loss = evaluate_lm(model, val_data, context)
 print(f"validation loss: {val_loss:.3f} nats/char ({val_loss / math.log(2):.2f} bits)")
 assert val_loss <= 2.2, f"below the bar: {val_loss:.3f} > 2.2"
 assert torch.equal(cached, uncached), "cached generation differs from uncached"

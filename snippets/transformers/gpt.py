@@ -161,8 +161,12 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 
 
 @torch.no_grad()
-def evaluate_lm(model: GPT, data: torch.Tensor, context: int, batch_size: int = 64) -> float:
+def evaluate_lm(model: nn.Module, data: torch.Tensor, context: int, batch_size: int = 64) -> float:
     """Mean next-token loss (nats per token) over consecutive windows of ``data``.
+
+    ``model`` is any language model with a ``context`` attribute that maps ids
+    ``[N, T]`` to logits ``[N, T, V]``, or to a tuple whose first item is the
+    logits (a model that also returns its key/value cache).
 
     ``data`` is cut into ``(len(data) - 1) // context`` non-overlapping windows
     of ``context`` tokens (a shorter remainder at the end is left out); the
@@ -191,7 +195,9 @@ def evaluate_lm(model: GPT, data: torch.Tensor, context: int, batch_size: int = 
     total = 0.0
     for i in range(0, count, batch_size):
         x, y = inputs[i : i + batch_size].to(device), targets[i : i + batch_size].to(device)
-        total += lm_loss(model(x), y).item() * len(x)
+        logits = model(x)
+        logits = logits[0] if isinstance(logits, tuple) else logits
+        total += lm_loss(logits, y).item() * len(x)
     model.train(was_training)
     return total / count
 

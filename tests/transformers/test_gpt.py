@@ -133,6 +133,16 @@ def test_evaluate_lm_equals_the_mean_loss_over_windows():
     assert evaluate_lm(model, data, 8, batch_size=2) == pytest.approx(expected, rel=1e-5)
     assert evaluate_lm(model, data[:44], 8, batch_size=3) == pytest.approx(expected, rel=1e-5)
 
+    class WithCache(nn.Module):  # returns (logits, cache), like snippets.llm.model.ModernLM
+        def __init__(self, inner):
+            super().__init__()
+            self.inner, self.context = inner, inner.context
+
+        def forward(self, ids):
+            return self.inner(ids), None
+
+    assert evaluate_lm(WithCache(model), data, 8, batch_size=2) == pytest.approx(expected, rel=1e-5)
+
 
 def test_generate_is_reproducible_and_top1_is_greedy():
     model = _model()
