@@ -1,9 +1,10 @@
 """Sessions to build, test, lint and benchmark the site.
 
 nox -s docs                       # build the site into build/html
+nox -s book                       # the book: EPUB and PDF into build/html/book (after docs)
 nox -s docs -- --example plot_digits_mlp   # build with one example only
 nox -s tests                      # run the test suite
-nox -s browser                    # check the built site in Chromium (after docs)
+nox -s browser                    # check the built site in Chromium (after docs and book)
 nox -s docs-live                  # serve on 127.0.0.1:8000, rebuild on change
 nox -s lint                       # ruff check and format check
 nox -s bench                      # time cold/warm builds, examples, tests
@@ -70,6 +71,28 @@ def docs(session: nox.Session) -> None:
     _install(session, "docs")
     session.run(*_sphinx_args(), env=_example_env(session))
     session.log(f"open {HTML / 'index.html'} or run: python -m http.server -d build/html")
+
+
+@nox.session
+def book(session: nox.Session) -> None:
+    """The whole course as an EPUB and a PDF in build/html/book/, where the site links to them.
+
+    Run after ``nox -s docs``: the book reuses what the HTML build read and
+    executed. The PDF is the single-page build printed by Chromium.
+    """
+    _install(session, "docs", "browser")
+    if not (BUILD / "doctrees" / "environment.pickle").is_file():
+        session.error("no HTML build to reuse: run `nox -s docs` first")
+    out = HTML / "book"
+    out.mkdir(parents=True, exist_ok=True)
+    session.run(*_sphinx_args("epub", BUILD / "epub"))
+    shutil.copy2(BUILD / "epub" / "tensors-to-transformers.epub", out)
+    session.run(*_sphinx_args("singlehtml", BUILD / "singlehtml"))
+    chromium = os.environ.get("T2T_CHROMIUM", "/usr/bin/chromium")  # as tools/site_server.py
+    if not Path(chromium).is_file():
+        session.error(f"no Chromium at {chromium} to print the PDF: apt-get install chromium")
+    pdf = out / "tensors-to-transformers.pdf"
+    session.run("python", "tools/print_pdf.py", str(BUILD / "singlehtml"), str(pdf))
 
 
 @nox.session

@@ -26,6 +26,7 @@ project = "Tensors to Transformers"
 author = "The Tensors to Transformers authors"
 copyright = "2026, " + author
 release = "0.1"
+version = release  # the EPUB builder needs one
 
 extensions = [
     "myst_nb",  # MyST markdown and executed notebook pages
@@ -109,6 +110,7 @@ html_theme = "furo"
 html_title = "Tensors to Transformers"
 html_static_path = [str(ROOT / "docs" / "_static")]
 html_css_files = ["custom.css"]
+html_js_files = ["print.js"]  # opens every folded block before the page is printed
 html_theme_options = {
     "navigation_with_keys": True,
 }
@@ -145,6 +147,15 @@ mathjax3_config = {
     },
     "loader": {"load": []},
 }
+
+# -- The book (EPUB; the PDF is printed from the single-page build) -----------
+epub_basename = "tensors-to-transformers"
+epub_title = project
+epub_author = author
+epub_publisher = author
+epub_copyright = copyright
+epub_show_urls = "no"
+epub_exclude_files = ["sitemap.xml", "404.xhtml", "search.xhtml"]
 
 # -- References and API ------------------------------------------------------
 bibtex_bibfiles = [str(ROOT / "docs" / "references.bib")]

@@ -6,29 +6,17 @@ Debian's Chromium driven by Playwright; no browser is ever downloaded.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tools.site_server import CHROMIUM, CHROMIUM_ARGS, serve  # noqa: F401 (used by the tests)
+
 ROOT = Path(__file__).resolve().parents[2]
 HTML = Path(os.environ.get("T2T_SITE_DIR", ROOT / "build" / "html"))
 SCREENSHOTS = ROOT / "build" / "screenshots"
-CHROMIUM = os.environ.get("T2T_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-]
 
 
 def site_pages() -> list[str]:
@@ -41,19 +29,6 @@ def site_pages() -> list[str]:
         for p in HTML.rglob("*.html")
         if not str(p.relative_to(HTML)).startswith(skip)
     )
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - keep the test output readable
-        pass
-
-
-def serve(directory: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
-    """Serve ``directory`` on 127.0.0.1 on a free port; return the server and its URL."""
-    handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
 
 @pytest.fixture(scope="session")

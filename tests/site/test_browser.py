@@ -176,3 +176,126 @@ def test_gallery_thumbnails_and_downloads(browser, site_url):
             f"{example}: bad .ipynb"
         )
     context.close()
+
+
+# -- Phones and print ----------------------------------------------------------
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+PHONE_SCREENSHOTS = {
+    "index.html": "phone-index.png",
+    "transformers/attention.html": "phone-attention.png",
+    "cnn/alexnet.html": "phone-alexnet.png",
+    "auto_examples/transformers/plot_gpt.html": "phone-gpt.png",
+}
+# Elements of the article whose right edge passes the screen's, unless a box
+# around them that fits on the screen scrolls sideways (overflow-x auto/scroll).
+TOO_WIDE = """() => {
+  const width = document.documentElement.clientWidth;
+  const found = [];
+  if (document.documentElement.scrollWidth > width + 1) {
+    found.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} px`);
+  }
+  const scrolls = (e) => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX);
+  const reported = new Set();
+  for (const el of document.querySelectorAll('article *')) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0 || r.right <= width + 1) continue;
+    let p = el.parentElement, inside = false, under = false;
+    for (; p && p.tagName !== 'ARTICLE'; p = p.parentElement) {
+      if (reported.has(p)) under = true;
+      if (scrolls(p) && p.getBoundingClientRect().right <= width + 1) { inside = true; break; }
+    }
+    if (inside) continue;
+    reported.add(el);
+    if (!under) {
+      const name = el.tagName.toLowerCase() + [...el.classList].map(c => '.' + c).join('');
+      const text = el.textContent.trim().slice(0, 60);
+      found.push(`${name} ends at ${Math.round(r.right)} px: "${text}"`);
+    }
+  }
+  return found;
+}"""
+
+
+def too_wide_on_a_phone(browser, url: str, screenshot: str | None = None) -> list[str]:
+    """What sticks out of a 390-pixel phone screen without a way to scroll to it."""
+    context = browser.new_context(**PHONE)
+    context.route(
+        "**/*",
+        lambda route, request: (
+            route.abort()
+            if urlparse(request.url).hostname not in (None, *LOCAL_HOSTS)
+            else route.continue_()
+        ),
+    )
+    page = context.new_page()
+    page.goto(url, wait_until="load")
+    if page.locator(".math").count():
+        page.wait_for_function(f"{MATH}.every({RENDERED})", timeout=20_000)
+    found = page.evaluate(TOO_WIDE)
+    if screenshot:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / screenshot))
+    context.close()
+    return found
+
+
+@pytest.mark.parametrize("page", site_pages())
+def test_page_fits_a_phone_screen(browser, site_url, page):
+    found = too_wide_on_a_phone(browser, urljoin(site_url, page), PHONE_SCREENSHOTS.get(page))
+    assert not found, "wider than a phone screen, with no way to scroll:\n" + "\n".join(found)
+
+
+def test_phone_check_catches_a_wide_element(browser, tmp_path):
+    """The phone check works: a wide block is caught, the same block in a scroll box is not."""
+    meta = '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    wide = '<div style="width: 800px">x</div>'
+    (tmp_path / "bad.html").write_text(
+        f"<html><head>{meta}</head><body style='overflow-x:hidden'>"
+        f"<article>{wide}</article></body></html>"
+    )
+    (tmp_path / "good.html").write_text(
+        f"<html><head>{meta}</head><body><article><div style='overflow-x:auto'>{wide}</div>"
+        "</article></body></html>"
+    )
+    server, url = serve(tmp_path)
+    try:
+        bad = too_wide_on_a_phone(browser, url + "bad.html")
+        good = too_wide_on_a_phone(browser, url + "good.html")
+    finally:
+        server.shutdown()
+    assert bad and "div ends at" in bad[0], bad
+    assert good == []
+
+
+@pytest.mark.parametrize("page", ["transformers/attention.html", "llm/rope.html"])
+def test_printed_page_has_content_only(browser, site_url, page):
+    """Printed: no navigation, folded blocks open, code wrapped rather than cut, figures whole."""
+    context = browser.new_context(viewport={"width": 794, "height": 1123})
+    tab = context.new_page()
+    tab.goto(urljoin(site_url, page), wait_until="load")
+    closed = tab.locator("article details:not([open])").count()
+    tab.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+    tab.emulate_media(media="print")
+    hidden = tab.evaluate(
+        "['.sidebar-drawer', '.toc-drawer', '.mobile-header', '.copybtn']"
+        ".filter(s => document.querySelector(s))"
+        ".every(s => Array.from(document.querySelectorAll(s)).every(e => e.offsetParent === null))"
+    )
+    still_closed = tab.locator("article details:not([open])").count()
+    cut_code = tab.evaluate(
+        "Array.from(document.querySelectorAll('article pre'))"
+        ".filter(p => p.offsetParent && p.scrollWidth > p.clientWidth + 1).length"
+    )
+    wide_images = tab.evaluate(
+        "Array.from(document.querySelectorAll('article img'))"
+        ".filter(i => i.getBoundingClientRect().right > document.documentElement.clientWidth + 1)"
+        ".length"
+    )
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(SCREENSHOTS / ("print-" + page.replace("/", "-") + ".png")))
+    context.close()
+    assert hidden, "navigation is printed"
+    assert closed == 0 or still_closed == 0, f"{still_closed} folded blocks stay closed in print"
+    assert cut_code == 0, f"{cut_code} code blocks are cut at the right edge in print"
+    assert wide_images == 0, f"{wide_images} images are wider than the printed page"
