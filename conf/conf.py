@@ -28,6 +28,13 @@ copyright = "2026, " + author
 release = "0.1"
 version = release  # the EPUB builder needs one
 
+# The gallery's downloads import the `snippets` package. The HTML build offers
+# it as a wheel (and an sdist) under package/, and every downloaded notebook
+# and script starts by saying how to install it.
+PACKAGE = "tensors_to_transformers"
+PACKAGE_VERSION = "0.1.0"  # as in pyproject.toml
+WHEEL = f"{PACKAGE}-{PACKAGE_VERSION}-py3-none-any.whl"
+
 extensions = [
     "myst_nb",  # MyST markdown and executed notebook pages
     "sphinx_gallery.gen_gallery",
@@ -100,12 +107,20 @@ sphinx_gallery_conf = {
     "min_reported_time": 1,
     "plot_gallery": "True",
     "parallel": _jobs if _jobs > 1 else False,
+    "first_notebook_cell": None,  # set below, once the site's address is known
 }
 
 # -- HTML ----------------------------------------------------------------------
 # Where the site is served from. The default is the local preview
 # (`python -m http.server -d build/html`); set T2T_BASE_URL when publishing.
 html_baseurl = os.environ.get("T2T_BASE_URL", "http://127.0.0.1:8000/")
+INSTALL_HINT = (
+    "# This example imports the `snippets` package of Tensors to Transformers.\n"
+    "# Install it once (it brings PyTorch and the other packages it needs):\n"
+    f"#   pip install {html_baseurl}package/{WHEEL}\n"
+    "# or, in a clone of the repository: pip install -e .\n"
+)
+sphinx_gallery_conf["first_notebook_cell"] = INSTALL_HINT + "%matplotlib inline"
 html_theme = "furo"
 html_title = "Tensors to Transformers"
 html_static_path = [str(ROOT / "docs" / "_static")]
@@ -191,7 +206,38 @@ def _link_examples_to_their_pages(app, docname, source):
         source[0] = text[:at] + links + text[at:] if at >= 0 else text + links
 
 
+def _install_hint_in_scripts(app):
+    """Downloaded scripts start with the install hint (the notebooks get it as their first cell)."""
+    for script in (Path(app.srcdir) / "auto_examples").rglob("plot_*.py"):
+        text = script.read_text(encoding="utf-8")
+        if not text.startswith(INSTALL_HINT):
+            script.write_text(INSTALL_HINT + text, encoding="utf-8")
+
+
+def _offer_the_package(app, exception):
+    """Build the wheel and the sdist of `snippets` into the site's package/ folder."""
+    if exception is not None or app.builder.name != "html":
+        return
+    import subprocess
+
+    out = Path(app.outdir) / "package"
+    out.mkdir(exist_ok=True)
+    for hook in ("build_wheel", "build_sdist"):  # PEP 517 hooks, offline, no isolation
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                f"from setuptools import build_meta; build_meta.{hook}({str(out)!r})",
+            ],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+
+
 def setup(app):
+    app.connect("builder-inited", _install_hint_in_scripts, priority=900)  # after the gallery
+    app.connect("build-finished", _offer_the_package)
     app.connect("source-read", _link_examples_to_their_pages)
     # sphinx-mathjax-offline only copies MathJax into the output when the build
     # finishes; it does not say so, and Sphinx would read (and execute the
