@@ -1,0 +1,91 @@
+"""The exercise checkers: they pass right solutions, reject wrong ones and say where."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import snippets.common.exercises as ex
+
+
+def test_every_chapter_module_registers_exercises_with_a_page():
+    found = ex.exercises()
+    names = [e.name for e in found]
+    assert len(names) == len(set(names)) >= 9
+    for chapter in ex.CHAPTERS:
+        assert len(ex.exercises(chapter)) >= 3, f"{chapter} has fewer than three coding exercises"
+    for e in found:
+        assert e.wrong and e.task.endswith(".")
+
+
+def test_check_reports_the_first_failing_input_with_expected_and_got(capsys):
+    result = ex.check("mlp-parameter-count", lambda sizes: 0)
+    assert not result
+    assert "fails on sizes [4, 32, 2]" in result.message
+    assert "expected: 226" in result.message and "got:      0" in result.message
+    assert "mlp-parameter-count: fails" in capsys.readouterr().out
+
+
+def test_check_reports_shape_dtype_and_exceptions():
+    shape = ex.check("causal-attention", lambda q, k, v: q[:, :1], verbose=False)
+    assert "shape (1, 1, 4), expected (1, 3, 4)" in shape.message
+    dtype = ex.check("causal-attention", lambda q, k, v: q.double(), verbose=False)
+    assert "dtype torch.float64, expected torch.float32" in dtype.message
+    crash = ex.check("causal-attention", lambda q, k, v: q @ v, verbose=False)
+    assert "raised RuntimeError" in crash.message
+
+
+def test_bad_input_must_raise_the_reference_error():
+    def no_check(images):
+        mean = images.mean(dim=(0, 2, 3), keepdim=True)
+        return (images - mean) / images.std(dim=(0, 2, 3), unbiased=False, keepdim=True)
+
+    result = ex.check("normalize-images", no_check, verbose=False)
+    assert not result and "expected a ValueError" in result.message
+
+
+def test_a_solution_that_writes_into_its_inputs_cannot_change_the_reference():
+    def in_place(x, upstream):
+        upstream.zero_()  # would also zero the reference's input if it were shared
+        return torch.zeros_like(x)
+
+    assert not ex.check("softmax-backward", in_place, verbose=False)
+
+
+def test_unknown_names_and_bad_registrations_are_refused():
+    with pytest.raises(KeyError, match="no exercise called 'nope'; the exercises are: "):
+        ex.check("nope", print)
+    with pytest.raises(TypeError, match="solution must be a function, got int"):
+        ex.check("focal-loss", 3)
+    with pytest.raises(ValueError, match="registered twice"):
+        ex.exercise("focal-loss", page="x", task="x.", cases=list, wrong=[print])
+    with pytest.raises(ValueError, match="lowercase words joined by hyphens"):
+        ex.exercise("Focal_Loss", page="x", task="x.", cases=list, wrong=[print])
+    with pytest.raises(ValueError, match="at least one wrong solution"):
+        ex.exercise("no-wrong", page="x", task="x.", cases=list, wrong=[])
+
+
+def test_command_line_checks_a_file_of_solutions(tmp_path, capsys):
+    good = tmp_path / "good.py"
+    good.write_text(
+        "def mlp_parameter_count(sizes):\n"
+        "    return sum(a * b + b for a, b in zip(sizes, sizes[1:]))\n"
+        "def helper():\n    pass\n"
+    )
+    assert ex.main([str(good)]) == 0
+    assert "1 of 1 exercises pass" in capsys.readouterr().out
+    bad = tmp_path / "bad.py"
+    bad.write_text("def mlp_parameter_count(sizes):\n    return 1\n")
+    assert ex.main([str(bad)]) == 1
+    with pytest.raises(ValueError, match="defines none of the exercise functions"):
+        ex.main([str(_empty(tmp_path))])
+    with pytest.raises(FileNotFoundError):
+        ex.check_file(tmp_path / "missing.py")
+    assert ex.main(["--list"]) == 0
+    assert "causal_attention" in capsys.readouterr().out
+
+
+def _empty(tmp_path):
+    path = tmp_path / "empty.py"
+    path.write_text("x = 1\n")
+    return path
