@@ -3,9 +3,12 @@
 A residual block computes ``relu(x + F(x))``: the layers ``F`` only have to
 learn what to *add* to the input, and the identity path lets gradients
 reach early layers undiminished, which made networks of 100+ layers
-trainable (He et al., 2016). :func:`resnet18` follows torchvision's layout
-(11,689,512 parameters with 1000 classes); :class:`ResNet` with small
-widths serves the digits examples.
+trainable (He et al., 2016). Deeper networks use the :class:`Bottleneck`
+block: a 1×1 convolution narrows the channels, a 3×3 one works on the narrow
+map, a second 1×1 widens it again by a factor of 4. :func:`resnet18`,
+:func:`resnet50` and :func:`resnet101` follow torchvision's layout
+(11,689,512, 25,557,032 and 44,549,160 parameters with 1000 classes);
+:class:`ResNet` with small widths serves the digits examples.
 """
 
 from __future__ import annotations
@@ -53,11 +56,55 @@ class BasicBlock(nn.Module):
         return torch.relu(out + self.shortcut(x))  # add the input back
 
 
+class Bottleneck(nn.Module):
+    """1×1 (narrow) → 3×3 → 1×1 (widen ×4), each with batch norm, plus a shortcut.
+
+    ``width`` is the narrow width; the block outputs ``expansion * width``
+    channels. The 3×3 convolution carries the ``stride`` (torchvision's
+    "ResNet v1.5"). The shortcut is the identity when the shape is unchanged,
+    otherwise a 1×1 convolution with ``stride`` and batch norm.
+    ``zero_init=True`` starts the last batch norm's scale at 0.
+
+    Shapes:
+        ``[N, c_in, H, W]`` → ``[N, expansion * width, H / stride, W / stride]`` (rounded up).
+    """
+
+    expansion = 4
+
+    def __init__(self, c_in: int, width: int, stride: int = 1, zero_init: bool = False) -> None:
+        super().__init__()
+        check_positive(c_in, "c_in")
+        check_positive(width, "width")
+        check_positive(stride, "stride")
+        c_out = width * self.expansion
+        self.conv1 = nn.Conv2d(c_in, width, 1, bias=False)  # narrow
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, width, 3, stride, 1, bias=False)  # work at low width
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = nn.Conv2d(width, c_out, 1, bias=False)  # widen again
+        self.bn3 = nn.BatchNorm2d(c_out)
+        if zero_init:
+            nn.init.zeros_(self.bn3.weight)
+        self.shortcut: nn.Module = nn.Identity()
+        if stride != 1 or c_in != c_out:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out)
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = torch.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))  # F(x)
+        return torch.relu(out + self.shortcut(x))
+
+
 class ResNet(nn.Module):
     """Stem → stages of :class:`BasicBlock` → global average pool → linear.
 
     Stage ``i`` holds ``blocks[i]`` blocks of width ``widths[i]``; every stage
-    after the first halves the resolution in its first block. The ImageNet
+    after the first halves the resolution in its first block. With
+    ``block="bottleneck"`` the stages are made of :class:`Bottleneck` blocks and
+    output ``4 * widths[i]`` channels. The ImageNet
     stem is a 7×7 stride-2 convolution and a 3×3 stride-2 max pool
     (``stem="imagenet"``); small images use one 3×3 convolution
     (``stem="small"``).
@@ -74,8 +121,13 @@ class ResNet(nn.Module):
         in_channels: int = 3,
         stem: str = "imagenet",
         zero_init: bool = False,
+        block: str = "basic",
     ) -> None:
         super().__init__()
+        if block not in ("basic", "bottleneck"):
+            raise ValueError(f"block must be one of ('basic', 'bottleneck'), got {block!r}")
+        unit = BasicBlock if block == "basic" else Bottleneck
+        grow = 1 if block == "basic" else Bottleneck.expansion
         if len(blocks) != len(widths) or not blocks:
             raise ValueError(
                 f"blocks and widths must be non-empty and of equal length, got {list(blocks)} "
@@ -102,10 +154,10 @@ class ResNet(nn.Module):
         stages, c_in = [], widths[0]
         for i, (n, width) in enumerate(zip(blocks, widths)):
             stride = 1 if i == 0 else 2
-            stage = [BasicBlock(c_in, width, stride, zero_init)]
-            stage += [BasicBlock(width, width, 1, zero_init) for _ in range(n - 1)]
+            stage = [unit(c_in, width, stride, zero_init)]
+            stage += [unit(width * grow, width, 1, zero_init) for _ in range(n - 1)]
             stages.append(nn.Sequential(*stage))
-            c_in = width
+            c_in = width * grow
         self.stages = nn.Sequential(*stages)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(c_in, classes)
@@ -125,3 +177,21 @@ def resnet18(classes: int = 1000) -> ResNet:
         ``[N, 3, 224, 224]`` → ``[N, 512, 7, 7]`` before pooling → ``[N, classes]``.
     """
     return ResNet((2, 2, 2, 2), (64, 128, 256, 512), classes)
+
+
+def resnet50(classes: int = 1000) -> ResNet:
+    """ResNet-50: bottleneck stages of 3, 4, 6, 3 blocks, widths 64 to 512 (outputs 256 to 2048).
+
+    Shapes:
+        ``[N, 3, 224, 224]`` → ``[N, 2048, 7, 7]`` before pooling → ``[N, classes]``.
+    """
+    return ResNet((3, 4, 6, 3), (64, 128, 256, 512), classes, block="bottleneck")
+
+
+def resnet101(classes: int = 1000) -> ResNet:
+    """ResNet-101: like :func:`resnet50` with 23 blocks in the third stage.
+
+    Shapes:
+        ``[N, 3, 224, 224]`` → ``[N, 2048, 7, 7]`` before pooling → ``[N, classes]``.
+    """
+    return ResNet((3, 4, 23, 3), (64, 128, 256, 512), classes, block="bottleneck")

@@ -2,11 +2,13 @@ import pytest
 import torch
 from torch import nn
 
-from snippets.cnn.resnet import BasicBlock, ResNet, resnet18
+from snippets.cnn.resnet import BasicBlock, Bottleneck, ResNet, resnet18, resnet50, resnet101
 from snippets.fundamentals.nn_basics import count_parameters
 
 #: torchvision's published size of ``resnet18()`` with 1000 classes
 TORCHVISION_RESNET18_PARAMETERS = 11_689_512
+#: torchvision's published sizes of the bottleneck networks with 1000 classes
+PUBLISHED = {"resnet50": 25_557_032, "resnet101": 44_549_160}
 
 
 @torch.no_grad()
@@ -61,5 +63,73 @@ def test_resnet_bad_input():
         ResNet((2, 2), (64,))
     with pytest.raises(ValueError, match="stem must be one of"):
         ResNet(stem="tiny")
+    with pytest.raises(ValueError, match=r"block must be one of \('basic', 'bottleneck'\)"):
+        ResNet(block="wide")
+    with pytest.raises(ValueError, match="width must be > 0"):
+        Bottleneck(8, 0)
     with pytest.raises(ValueError, match="x must have 1 channels, got 3"):
         ResNet((1,), (8,), in_channels=1, stem="small")(torch.randn(1, 3, 8, 8))
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_bottleneck_resnets_match_torchvision(name):
+    with torch.device("meta"):
+        model = {"resnet50": resnet50, "resnet101": resnet101}[name]()
+    assert count_parameters(model) == PUBLISHED[name]
+    assert model.fc.in_features == 2048
+    blocks = [len(stage) for stage in model.stages]
+    assert blocks == ([3, 4, 6, 3] if name == "resnet50" else [3, 4, 23, 3])
+    # depth: stem + 3 convolutions per block + fc
+    assert 1 + 3 * sum(blocks) + 1 == int(name[6:])
+
+
+def test_bottleneck_parameter_count_by_hand():
+    # a 256-channel block of ResNet-50's first stage: 1×1 256→64, 3×3 64→64, 1×1 64→256
+    block = Bottleneck(256, 64)
+    convs = 256 * 64 + 9 * 64 * 64 + 64 * 256
+    norms = 2 * (64 + 64 + 256)  # a scale and a shift per channel
+    assert count_parameters(block) == convs + norms == 70_400
+    # a plain pair of 3×3 convolutions at 256 channels would cost 2 · 9 · 256²
+    assert convs < 2 * 9 * 256 * 256 / 16
+
+
+def test_bottleneck_equals_its_layers():
+    block = Bottleneck(16, 4).eval()
+    assert isinstance(block.shortcut, nn.Identity)  # 16 = 4 · 4: shapes match
+    x = torch.randn(2, 16, 5, 5)
+    out = torch.relu(block.bn1(block.conv1(x)))
+    out = torch.relu(block.bn2(block.conv2(out)))
+    torch.testing.assert_close(block(x), torch.relu(block.bn3(block.conv3(out)) + x))
+    assert (block.conv1.out_channels, block.conv3.out_channels) == (4, 4 * Bottleneck.expansion)
+
+
+def test_bottleneck_projection_and_zero_init():
+    down = Bottleneck(16, 8, stride=2)
+    assert down(torch.randn(2, 16, 7, 7)).shape == (2, 32, 4, 4)
+    assert down.conv2.stride == (2, 2) and down.conv1.stride == (1, 1)  # stride in the 3×3
+    assert not isinstance(down.shortcut, nn.Identity)
+    block = Bottleneck(12, 3, zero_init=True)
+    x = torch.rand(2, 12, 4, 4)
+    torch.testing.assert_close(block(x), x)  # F(x) = 0 at the start: the identity
+
+
+@torch.no_grad()
+def test_resnet50_stage_shapes_at_224():
+    # spatial sizes do not depend on the widths: a thin ResNet-50 shows them cheaply
+    thin = ResNet((3, 4, 6, 3), (2, 4, 8, 16), block="bottleneck").eval()
+    x = thin.stem(torch.randn(1, 3, 224, 224))
+    shapes = [tuple(x.shape[1:])]
+    for stage in thin.stages:
+        x = stage(x)
+        shapes.append(tuple(x.shape[1:]))
+    assert shapes == [(2, 56, 56), (8, 56, 56), (16, 28, 28), (32, 14, 14), (64, 7, 7)]
+    assert thin.fc(thin.pool(x).flatten(1)).shape == (1, 1000)
+    with torch.device("meta"):
+        full = resnet50()
+    widths = [stage[-1].conv3.out_channels for stage in full.stages]
+    assert widths == [256, 512, 1024, 2048]  # 4 × (64, 128, 256, 512)
+
+
+def test_small_bottleneck_resnet_for_digits():
+    model = ResNet((1, 1), (4, 8), classes=10, in_channels=1, stem="small", block="bottleneck")
+    assert model(torch.randn(3, 1, 16, 16)).shape == (3, 10)
