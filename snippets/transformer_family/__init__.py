@@ -1,0 +1,2 @@
+"""The Transformer family: BERT, RoBERTa, DistilBERT, T5 and GPT-2, built at their
+published sizes and trained small."""
