@@ -13,9 +13,10 @@ Then it writes a few samples.
 """
 
 # %%
-# Data: the corpus as one stream of character ids, split 90/10 in order.
+# Data: the corpus as one stream of character ids, split 90/10 in order
+# (:func:`snippets.llm.training.token_split`, shared with the examples of the
+# language-model chapter).
 import math
-import time
 
 import matplotlib.pyplot as plt
 import torch
@@ -25,35 +26,30 @@ from snippets.common.device import pick_device, preset
 from snippets.common.plotting import use_style
 from snippets.common.seed import seed_everything
 from snippets.common.tokenizers import CharTokenizer
-from snippets.common.train import train_step
-from snippets.neural_networks.schedules import warmup_cosine_scheduler
-from snippets.sequence_models.char_lm import lm_loss, random_windows
-from snippets.transformers.gpt import GPT, evaluate_lm, generate, param_groups
+from snippets.llm.training import token_split, train_lm, unigram_loss
+from snippets.transformers.attention import use_fused_attention
+from snippets.transformers.gpt import GPT, evaluate_lm, generate
 
 generator = seed_everything(0)
 use_style()
 device = pick_device()
 text = text_corpus()
 tokenizer = CharTokenizer([text])
-data = torch.tensor(tokenizer.encode(text), dtype=torch.int64)
-split = int(0.9 * len(data))
-train_data, val_data = data[:split], data[split:]
+train_data, val_data = token_split(text, tokenizer)
 print(f"{len(text):,} characters, vocabulary {len(tokenizer)}, device {device}")
-
-counts = torch.bincount(train_data, minlength=len(tokenizer)).float()
-probs = counts / counts.sum()
-val_probs = probs[val_data].clamp_min(1e-9)
-unigram = -val_probs.log().mean().item()
+unigram = unigram_loss(train_data, val_data, len(tokenizer))
 print(f"unigram baseline: {unigram:.3f} nats/char")
 
 # %%
 # The model: on a CPU two blocks of width 64 and a context of 64 characters;
-# on a GPU a bigger model sees more text.
+# on a GPU a bigger model sees more text, and PyTorch's fused attention kernel
+# (:func:`snippets.transformers.attention.use_fused_attention`) does the attention.
 context = preset(cpu=64, gpu=128, device=device)
 d_model, layers = preset(cpu=(64, 2), gpu=(256, 4), device=device)
 steps = preset(cpu=700, gpu=3000, device=device)
 batch_size = preset(cpu=32, gpu=64, device=device)
 model = GPT(len(tokenizer), context, d_model=d_model, nhead=4, num_layers=layers, dropout=0.0)
+use_fused_attention(model, preset(cpu=False, gpu=True, device=device))  # PyTorch's kernel on GPU
 model.to(device)
 print(f"parameters: {sum(p.numel() for p in model.parameters()):,}")
 
@@ -62,25 +58,20 @@ print(f"parameters: {sum(p.numel() for p in model.parameters()):,}")
 # (:func:`snippets.transformers.gpt.param_groups`: no decay on biases,
 # LayerNorms and embeddings), and a short linear warm-up followed by a cosine
 # decay (:func:`snippets.neural_networks.schedules.warmup_cosine_scheduler`).
-# Every step is :func:`snippets.common.train.train_step`.
-optimizer = torch.optim.AdamW(param_groups(model, weight_decay=0.1), lr=3e-3)
-schedule = warmup_cosine_scheduler(optimizer, warmup=steps // 10, total=steps)
+# :func:`snippets.llm.training.train_lm` runs the steps, each one
+# :func:`snippets.common.train.train_step`.
 val_slice = val_data[: preset(cpu=8_000, gpu=len(val_data), device=device)]
-train_curve, val_curve, val_steps = [], [], []
-start = time.perf_counter()
-for step in range(1, steps + 1):
-    x, y = random_windows(train_data, context, batch_size, generator)
-    train_curve.append(train_step(model, (x.to(device), y.to(device)), lm_loss, optimizer))
-    schedule.step()
-    if step % (steps // 6) == 0:
-        val_curve.append(evaluate_lm(model, val_slice, context))
-        val_steps.append(step)
-        print(f"step {step:4d}: train {train_curve[-1]:.3f}  validation {val_curve[-1]:.3f}")
-print(f"training took {time.perf_counter() - start:.1f} s")
+curves = train_lm(
+    model, train_data, val_slice, steps=steps, context=context, batch_size=batch_size,
+    lr=3e-3, generator=generator, evals=6,
+)  # fmt: skip
+print(f"training took {curves.seconds:.1f} s")
 
 fig, ax = plt.subplots()
-ax.plot(range(1, steps + 1), train_curve, alpha=0.5, label="train (one batch)")
-ax.plot(val_steps, val_curve, "o-", label=f"validation (first {len(val_slice):,} characters)")
+ax.plot(range(1, steps + 1), curves.train, alpha=0.5, label="train (one batch)")
+ax.plot(
+    curves.val_steps, curves.val, "o-", label=f"validation (first {len(val_slice):,} characters)"
+)
 ax.axhline(unigram, color="grey", ls="--", label="character frequencies only")
 ax.set(xlabel="step", ylabel="loss (nats per character)", title="Next-character loss")
 ax.legend()

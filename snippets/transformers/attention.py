@@ -302,6 +302,15 @@ class MultiHeadAttention(nn.Module):
     for query ``i < j``. A query whose keys are all blocked gets a zero
     output (PyTorch returns NaN for it when ``need_weights=True``).
 
+    With ``fused=True`` (or after :func:`use_fused_attention`) a call with
+    ``need_weights=False`` hands the attention itself to PyTorch's fused
+    kernel, ``F.scaled_dot_product_attention``, which never stores the
+    ``[N, H, L, S]`` weights (on a GPU: FlashAttention or memory-efficient
+    attention). The outputs equal those of the from-scratch path, except for
+    a query whose keys are all blocked (the fused kernel returns NaN for it)
+    and for which links dropout removes (its random numbers differ). Calls
+    that ask for the weights always take the from-scratch path.
+
     Raises:
         ValueError: if ``embed_dim`` is not divisible by ``num_heads`` or
             ``dropout`` is not in ``[0, 1]``; in ``forward``, if the shapes
@@ -311,7 +320,12 @@ class MultiHeadAttention(nn.Module):
     """
 
     def __init__(
-        self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True
+        self,
+        embed_dim: int,
+        num_heads: int,
+        dropout: float = 0.0,
+        bias: bool = True,
+        fused: bool = False,
     ) -> None:
         super().__init__()
         check_positive(embed_dim, "embed_dim")
@@ -326,6 +340,7 @@ class MultiHeadAttention(nn.Module):
         self.embed_dim, self.num_heads = embed_dim, num_heads
         self.head_dim = embed_dim // num_heads
         self.dropout = dropout
+        self.fused = fused
         self.in_proj_weight = nn.Parameter(torch.empty(3 * embed_dim, embed_dim))
         self.in_proj_bias = nn.Parameter(torch.zeros(3 * embed_dim)) if bias else None
         self.out_proj = nn.Linear(embed_dim, embed_dim, bias=bias)
@@ -364,6 +379,11 @@ class MultiHeadAttention(nn.Module):
 
         q, k, v = split(q), split(k), split(v)
         mask = self._merge_masks(attn_mask, key_padding_mask, is_causal, n, length, source, q.dtype)
+        if self.fused and not need_weights:  # PyTorch's kernel: no [N, H, L, S] weights stored
+            p = self.dropout if self.training else 0.0
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
+            out = self.out_proj(out.transpose(1, 2).reshape(n, length, self.embed_dim))
+            return out, None
         out, weights = scaled_dot_product_attention(q, k, v, attn_mask=mask)
         if self.training and self.dropout > 0:
             weights = F.dropout(weights, self.dropout)  # drop (query, key) links at random
@@ -450,3 +470,26 @@ class MultiHeadAttention(nn.Module):
             padding = key_padding_mask.to(dtype)[:, None, None, :]  # [N, 1, 1, S]
             merged = padding if merged is None else merged + padding
         return merged
+
+
+def use_fused_attention(model: nn.Module, fused: bool = True) -> int:
+    """Switch every attention layer of ``model`` to PyTorch's fused kernel (or back).
+
+    Sets ``fused`` on each module that has the switch
+    (:class:`MultiHeadAttention`, :class:`snippets.llm.gqa.GroupedQueryAttention`)
+    and returns how many were switched. The weights stay as they are, so a
+    trained model can be switched either way.
+
+    Raises:
+        TypeError: if ``model`` is not an ``nn.Module`` or ``fused`` not a bool.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    if not isinstance(fused, bool):
+        raise TypeError(f"fused must be a bool, got {type(fused).__name__}")
+    switched = 0
+    for module in model.modules():
+        if isinstance(getattr(module, "fused", None), bool):
+            module.fused = fused
+            switched += 1
+    return switched

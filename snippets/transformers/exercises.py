@@ -117,9 +117,7 @@ def _wrong_first_axis(logits, targets, pad_id):
     cases=_prediction_cases,
     wrong=[_wrong_counts_padding, _wrong_first_axis],
 )
-def masked_token_accuracy(
-    logits: torch.Tensor, targets: torch.Tensor, pad_id: int
-) -> torch.Tensor:
+def masked_token_accuracy(logits: torch.Tensor, targets: torch.Tensor, pad_id: int) -> torch.Tensor:
     """Count hits only where the target is a real token."""
     keep = targets != pad_id
     hits = logits.argmax(dim=-1) == targets

@@ -20,6 +20,7 @@ from snippets.transformers.attention import (
     padding_mask,
     scaled_dot_product_attention,
     to_additive,
+    use_fused_attention,
 )
 
 DTYPES = st.sampled_from([torch.float32, torch.float64])
@@ -423,3 +424,55 @@ def test_attention_cost_grows_with_the_square_of_the_length():
 def test_attention_cost_bad_arguments_are_named(kwargs, error, match):
     with pytest.raises(error, match=match):
         attention_cost(**kwargs)
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=mha_cases())
+def test_fused_path_equals_from_scratch_outputs_and_gradients(case):
+    query, memory = case["query"], case["memory"]
+    e = query.shape[-1]
+    scratch = MultiHeadAttention(e, case["heads"], bias=case["bias"]).to(query.dtype).eval()
+    fused = MultiHeadAttention(e, case["heads"], bias=case["bias"], fused=True).to(query.dtype)
+    fused.load_state_dict(scratch.state_dict())
+    fused.eval()
+    masks = dict(
+        key_padding_mask=case["key_padding_mask"],
+        attn_mask=case["attn_mask"],
+        is_causal=case["is_causal"],
+    )
+    q1, q2 = query.clone().requires_grad_(), query.clone().requires_grad_()
+    m1 = q1 if memory is query else memory
+    m2 = q2 if memory is query else memory
+    out, _ = scratch(q1, m1, m1, **masks, need_weights=False)
+    got, weights = fused(q2, m2, m2, **masks, need_weights=False)
+    assert weights is None
+    # the fused kernel returns NaN for a query whose keys are all blocked; ours gives 0
+    ok = ~_blocked(case).all(dim=-1).any(dim=1)  # [N, L]: queries that read some key
+    torch.testing.assert_close(got[ok], out[ok])
+    out[ok].sum().backward()
+    got[ok].sum().backward()
+    grads = [(scratch.in_proj_weight, fused.in_proj_weight), (q1, q2)]
+    if bool(ok.all()):  # a NaN row spreads NaN into the shared weights' gradients
+        for a, b in grads:
+            torch.testing.assert_close(b.grad, a.grad)
+
+
+def test_fused_switch_keeps_gpt_outputs_and_weights_path():
+    from snippets.transformers.gpt import GPT
+
+    torch.manual_seed(0)
+    model = GPT(vocab_size=13, context=9, d_model=16, nhead=4, num_layers=2, dropout=0.0)
+    ids = torch.randint(0, 13, (3, 9))
+    expected = model(ids)
+    assert use_fused_attention(model) == 2
+    assert all(layer.self_attn.fused for layer in model.blocks.layers)
+    torch.testing.assert_close(model(ids), expected)
+    mha = model.blocks.layers[0].self_attn
+    x = torch.randn(2, 4, 16)
+    _, weights = mha(x, x, x, need_weights=True)  # asking for weights takes the scratch path
+    assert weights.shape == (2, 4, 4)
+    assert use_fused_attention(model, False) == 2 and not mha.fused
+    with pytest.raises(TypeError, match="model must be an nn.Module"):
+        use_fused_attention("gpt")
+    with pytest.raises(TypeError, match="fused must be a bool"):
+        use_fused_attention(model, 1)
