@@ -84,7 +84,7 @@ class Autoencoder(nn.Module):
 
 @torch.no_grad()
 def reconstruction_error(
-    model: Autoencoder, clean: torch.Tensor, noisy: torch.Tensor | None = None
+    model: nn.Module, clean: torch.Tensor, noisy: torch.Tensor | None = None
 ) -> float:
     """Mean squared error per pixel between ``clean`` and the reconstruction.
 
@@ -97,7 +97,10 @@ def reconstruction_error(
     was_training = model.training
     model.eval()
     inputs = clean if noisy is None else noisy
-    error = nn.functional.mse_loss(model(inputs), clean).item()
+    rebuilt = model(inputs)
+    if isinstance(rebuilt, tuple):  # a SparseAutoencoder also returns its codes
+        rebuilt = rebuilt[0]
+    error = nn.functional.mse_loss(rebuilt, clean).item()
     model.train(was_training)
     return error
 
@@ -133,3 +136,99 @@ def pca_reconstruction(train: torch.Tensor, k: int, x: torch.Tensor | None = Non
     v = vh[:k].T  # [D, k]: the principal directions, orthonormal columns
     codes = (x.flatten(1) - mean) @ v  # [M, k]
     return (codes @ v.T + mean).reshape(x.shape)
+
+
+def kl_sparsity(mean_activation: torch.Tensor, target: float) -> torch.Tensor:
+    """Sparsity penalty ``Σ_j KL(ρ ‖ ρ̂_j)`` between a target and mean activations.
+
+    Each code unit ``j`` is treated as a coin that is "on" with probability
+    ``ρ̂_j``, its mean activation over a batch; the penalty is the KL
+    divergence of the target coin ``ρ`` from it,
+    ``ρ log(ρ/ρ̂_j) + (1 − ρ) log((1 − ρ)/(1 − ρ̂_j))``, summed over units.
+    It is zero when every ``ρ̂_j = ρ`` and grows without bound as ``ρ̂_j``
+    nears 0 or 1. ``ρ̂`` is clamped to ``[1e-6, 1 − 1e-6]`` so the
+    logarithms stay finite.
+
+    Shapes:
+        ``mean_activation`` ``[units]`` with values in ``[0, 1]`` → a scalar.
+
+    Raises:
+        ValueError: if ``target`` is not strictly between 0 and 1.
+    """
+    check_tensor(mean_activation, "mean_activation", ndim=1, floating=True)
+    check_positive(target, "target")
+    if not target < 1:
+        raise ValueError(f"target must be between 0 and 1, got {target}")
+    rho_hat = mean_activation.clamp(1e-6, 1 - 1e-6)
+    rho = torch.as_tensor(target, dtype=rho_hat.dtype, device=rho_hat.device)
+    kl = rho * torch.log(rho / rho_hat) + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))
+    return kl.sum()
+
+
+class SparseAutoencoder(nn.Module):
+    """One layer of sigmoid code units, possibly more of them than pixels.
+
+    ``encode`` maps the flattened image to ``code`` numbers in ``(0, 1)``
+    (a unit is "on" near 1 and "off" near 0); ``decode`` is one linear layer
+    and a sigmoid. ``forward`` returns the reconstruction *and* the codes, so
+    that :func:`sparse_autoencoder_loss` can penalize the codes.
+
+    Shapes:
+        ``x`` ``[N, *image_shape]`` → (reconstruction ``[N, *image_shape]``,
+        codes ``[N, code]``).
+    """
+
+    def __init__(self, image_shape: tuple[int, ...] = (1, 8, 8), code: int = 64) -> None:
+        super().__init__()
+        check_positive(code, "code")
+        self.image_shape = tuple(image_shape)
+        pixels = int(torch.Size(self.image_shape).numel())
+        self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(pixels, code), nn.Sigmoid())
+        self.decoder = nn.Sequential(nn.Linear(code, pixels), nn.Sigmoid())
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        check_tensor(x, "x", floating=True)
+        if tuple(x.shape[1:]) != self.image_shape:
+            raise ValueError(
+                f"x must be [N, {', '.join(map(str, self.image_shape))}], "
+                f"got shape {tuple(x.shape)}"
+            )
+        return self.encoder(x)
+
+    def decode(self, codes: torch.Tensor) -> torch.Tensor:
+        check_tensor(codes, "codes", ndim=2, floating=True)
+        return self.decoder(codes).reshape(len(codes), *self.image_shape)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        codes = self.encode(x)
+        return self.decode(codes), codes
+
+
+def sparse_autoencoder_loss(
+    outputs: tuple[torch.Tensor, torch.Tensor],
+    target: torch.Tensor,
+    sparsity_target: float = 0.05,
+    kl_weight: float = 0.0,
+    l1_weight: float = 0.0,
+) -> torch.Tensor:
+    """Reconstruction error plus sparsity penalties on the codes.
+
+    ``MSE(x̂, x) + kl_weight · Σ_j KL(ρ ‖ ρ̂_j) + l1_weight · mean |z|``, where
+    ``ρ̂_j`` is unit ``j``'s mean activation over the batch (see
+    :func:`kl_sparsity`). With both weights zero it is a plain autoencoder's
+    loss. Its signature ``(outputs, targets)`` fits the ``fit`` loop.
+
+    Shapes:
+        ``outputs`` = (reconstruction ``[N, ...]``, codes ``[N, code]``),
+        ``target`` like the reconstruction → a scalar.
+    """
+    reconstruction, codes = outputs
+    check_tensor(codes, "codes", ndim=2, floating=True)
+    check_positive(kl_weight, "kl_weight", allow_zero=True)
+    check_positive(l1_weight, "l1_weight", allow_zero=True)
+    loss = nn.functional.mse_loss(reconstruction, target)
+    if kl_weight > 0:
+        loss = loss + kl_weight * kl_sparsity(codes.mean(dim=0), sparsity_target)
+    if l1_weight > 0:
+        loss = loss + l1_weight * codes.abs().mean()
+    return loss

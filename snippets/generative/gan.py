@@ -188,10 +188,16 @@ def gradient_penalty(
 
 
 class GanHistory(NamedTuple):
-    """Loss of each network at every training step."""
+    """Loss of each network at every training step.
+
+    ``critic_gap`` is ``E D(real) − E D(fake)`` on the last discriminator
+    batch of each step, before the penalty: for WGAN-GP the critic's estimate
+    of the Wasserstein distance, for the GAN the gap between mean logits.
+    """
 
     d_loss: list[float]
     g_loss: list[float]
+    critic_gap: list[float]
 
 
 def train_gan(
@@ -235,7 +241,7 @@ def train_gan(
     betas = (0.5, 0.999) if loss == "gan" else (0.0, 0.9)  # the papers' choices
     opt_g = torch.optim.Adam(gen.parameters(), lr=lr, betas=betas)
     opt_d = torch.optim.Adam(disc.parameters(), lr=lr, betas=betas)
-    history = GanHistory([], [])
+    history = GanHistory([], [], [])
 
     def batch() -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
         idx = torch.randint(len(data), (batch_size,), generator=rng)
@@ -247,10 +253,11 @@ def train_gan(
         for _ in range(critic_steps):  # 1. the discriminator (critic) learns
             real, y, z = batch()
             fake = gen(z, y).detach()  # no gradient into the generator here
+            real_scores, fake_scores = disc(real, y), disc(fake, y)
             if loss == "gan":
-                d_loss = discriminator_loss(disc(real, y), disc(fake, y))
+                d_loss = discriminator_loss(real_scores, fake_scores)
             else:
-                d_loss = disc(fake, y).mean() - disc(real, y).mean()
+                d_loss = fake_scores.mean() - real_scores.mean()
                 d_loss = d_loss + gp_weight * gradient_penalty(disc, real, fake, y, rng)
             opt_d.zero_grad()
             d_loss.backward()
@@ -263,6 +270,7 @@ def train_gan(
         opt_g.step()
         history.d_loss.append(d_loss.item())
         history.g_loss.append(g_loss.item())
+        history.critic_gap.append((real_scores.mean() - fake_scores.mean()).item())
     gen.eval()
     disc.eval()
     return history

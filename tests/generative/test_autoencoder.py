@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 from hypothesis import given
@@ -5,9 +7,12 @@ from hypothesis import strategies as st
 
 from snippets.generative.autoencoder import (
     Autoencoder,
+    SparseAutoencoder,
     corrupt,
+    kl_sparsity,
     pca_reconstruction,
     reconstruction_error,
+    sparse_autoencoder_loss,
 )
 
 
@@ -105,3 +110,82 @@ def test_pca_reconstruction_bad_input():
         pca_reconstruction(train, 1, torch.randn(2, 4))
     with pytest.raises(TypeError, match="train must have a floating-point dtype"):
         pca_reconstruction(torch.ones(5, 3, dtype=torch.int64), 1)
+
+
+@given(
+    st.lists(st.floats(0.01, 0.99), min_size=1, max_size=16),
+    st.floats(0.01, 0.99),
+)
+def test_kl_sparsity_equals_its_formula(means, target):
+    rho_hat = torch.tensor(means, dtype=torch.float64)
+    expected = sum(
+        target * math.log(target / r) + (1 - target) * math.log((1 - target) / (1 - r))
+        for r in means
+    )
+    assert kl_sparsity(rho_hat, target).item() == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+@given(st.floats(0.01, 0.99), st.integers(1, 8))
+def test_kl_sparsity_is_zero_at_the_target_and_positive_elsewhere(target, units):
+    at_target = torch.full((units,), target, dtype=torch.float64)
+    assert kl_sparsity(at_target, target).item() == pytest.approx(0.0, abs=1e-12)
+    off_target = at_target.clone()
+    off_target[0] = 0.5 * target + 0.5  # halfway to 1: never equal to the target
+    assert kl_sparsity(off_target, target).item() > 0
+
+
+@given(st.floats(0.02, 0.98), st.floats(0.02, 0.98))
+def test_kl_sparsity_gradient_pushes_activations_toward_the_target(mean, target):
+    rho_hat = torch.tensor([mean], dtype=torch.float64, requires_grad=True)
+    (grad,) = torch.autograd.grad(kl_sparsity(rho_hat, target), rho_hat)
+    # dKL/dρ̂ = −ρ/ρ̂ + (1 − ρ)/(1 − ρ̂): a gradient step −grad moves ρ̂ toward ρ
+    expected = -target / mean + (1 - target) / (1 - mean)
+    assert grad.item() == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    if abs(mean - target) > 1e-6:
+        assert math.copysign(1.0, -grad.item()) == math.copysign(1.0, target - mean)
+
+
+def test_kl_sparsity_bad_input():
+    with pytest.raises(ValueError, match="target must be between 0 and 1, got 1.0"):
+        kl_sparsity(torch.full((3,), 0.5), 1.0)
+    with pytest.raises(ValueError, match="target must be > 0"):
+        kl_sparsity(torch.full((3,), 0.5), 0.0)
+    with pytest.raises(ValueError, match="mean_activation must have 1 dimensions"):
+        kl_sparsity(torch.full((2, 3), 0.5), 0.1)
+
+
+def test_sparse_autoencoder_shapes_and_loss_parts():
+    torch.manual_seed(0)
+    model = SparseAutoencoder((1, 8, 8), code=100)  # wider than the 64 pixels
+    x = torch.rand(5, 1, 8, 8)
+    rebuilt, codes = model(x)
+    assert rebuilt.shape == x.shape and codes.shape == (5, 100)
+    assert codes.min() > 0 and codes.max() < 1
+    plain = sparse_autoencoder_loss((rebuilt, codes), x)
+    torch.testing.assert_close(plain, torch.nn.functional.mse_loss(rebuilt, x))
+    kl = sparse_autoencoder_loss((rebuilt, codes), x, sparsity_target=0.1, kl_weight=0.5)
+    torch.testing.assert_close(kl, plain + 0.5 * kl_sparsity(codes.mean(0), 0.1))
+    l1 = sparse_autoencoder_loss((rebuilt, codes), x, l1_weight=2.0)
+    torch.testing.assert_close(l1, plain + 2.0 * codes.abs().mean())
+    assert reconstruction_error(model, x) == pytest.approx(plain.item())
+    with pytest.raises(ValueError, match=r"x must be \[N, 1, 8, 8\]"):
+        model(torch.rand(5, 64))
+    with pytest.raises(ValueError, match="kl_weight must be >= 0"):
+        sparse_autoencoder_loss((rebuilt, codes), x, kl_weight=-1.0)
+
+
+def test_kl_penalty_makes_the_code_sparse():
+    """A few hundred steps with the penalty pull the mean activation to the target."""
+    torch.manual_seed(0)
+    x = torch.rand(128, 1, 4, 4)
+    model = SparseAutoencoder((1, 4, 4), code=32)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(200):
+        loss = sparse_autoencoder_loss(model(x), x, sparsity_target=0.05, kl_weight=0.05)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        _, codes = model(x)
+    assert abs(codes.mean().item() - 0.05) < 0.03
+    assert (codes < 0.1).float().mean() > 0.6

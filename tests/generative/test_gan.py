@@ -131,8 +131,11 @@ def test_wgan_gp_critic_learns_to_separate_real_from_fake():
     history = train_gan(
         gen, disc, data, steps=40, loss="wgan-gp", critic_steps=5, batch_size=64, lr=1e-3
     )
-    assert len(history.d_loss) == 40
+    assert len(history.d_loss) == len(history.critic_gap) == 40
     assert sum(history.d_loss[-10:]) / 10 < -1.0
+    # the recorded Wasserstein estimate is the critic loss without its penalty
+    assert all(gap >= -loss for gap, loss in zip(history.critic_gap, history.d_loss))
+    assert sum(history.critic_gap[-10:]) / 10 > 1.0
     with torch.no_grad():
         gap = disc(data).mean() - disc(gen(torch.randn(512, 2))).mean()
     assert gap > 1.0
