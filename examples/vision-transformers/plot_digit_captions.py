@@ -1,6 +1,6 @@
 """
 A Vision Transformer writes captions for rows of digits
-======================================================
+=======================================================
 
 Two or three handwritten digits stand side by side on an 8×24 canvas; the
 caption names them in order, such as "three seven one". A ViT encoder turns

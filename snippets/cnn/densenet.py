@@ -54,7 +54,7 @@ class DenseBlock(nn.Module):
 
     Shapes:
         ``[N, c_in, H, W]`` → ``[N, c_in + num_layers · growth, H, W]``
-        (:attr:`out_channels`).
+        (the attribute ``out_channels``).
     """
 
     def __init__(self, c_in: int, num_layers: int, growth: int, bn_size: int = 4) -> None:

@@ -58,7 +58,7 @@ class InceptionModule(nn.Module):
     4. 3×3 max pool (stride 1) → 1×1 projection to ``pool_proj``.
 
     Every branch keeps the size, so the output has
-    ``c1 + c3 + c5 + pool_proj`` channels (:attr:`out_channels`).
+    ``c1 + c3 + c5 + pool_proj`` channels (the attribute ``out_channels``).
 
     Shapes:
         ``[N, c_in, H, W]`` → ``[N, c1 + c3 + c5 + pool_proj, H, W]``.

@@ -115,7 +115,7 @@ class InvertedResidual(nn.Module):
     ``hidden`` is the expanded width (``expand · c_in`` in V2); the expansion
     convolution is left out when ``hidden == c_in``. The projection has no
     activation: the *linear bottleneck*. The input is added back when
-    ``stride == 1`` and ``c_in == c_out`` (:attr:`use_residual`). V2 blocks use
+    ``stride == 1`` and ``c_in == c_out`` (the attribute ``use_residual``). V2 blocks use
     ReLU6 and no squeeze-excite; V3 blocks choose ``act`` and ``se``, with
     batch norm ``eps=0.001``.
 
