@@ -125,7 +125,7 @@ html_theme = "furo"
 html_title = "Tensors to Transformers"
 html_static_path = [str(ROOT / "docs" / "_static")]
 html_css_files = ["custom.css"]
-html_js_files = ["print.js"]  # opens every folded block before the page is printed
+html_js_files = ["site.js"]  # folded blocks open in print; wide inline formulas scroll
 html_theme_options = {
     "navigation_with_keys": True,
 }

@@ -232,6 +232,7 @@ def too_wide_on_a_phone(browser, url: str, screenshot: str | None = None) -> lis
     page.goto(url, wait_until="load")
     if page.locator(".math").count():
         page.wait_for_function(f"{MATH}.every({RENDERED})", timeout=20_000)
+        page.wait_for_function("document.documentElement.dataset.mathFitted", timeout=20_000)
     found = page.evaluate(TOO_WIDE)
     if screenshot:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
