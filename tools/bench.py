@@ -2,8 +2,10 @@
 
 Usage (``nox -s bench`` runs it): ``python tools/bench.py sphinx-build ARGS...``.
 It runs the given Sphinx command twice (cold, then warm with no change), reads
-each example's execution time from sphinx-gallery's JUnit XML, and times
-``pytest``.
+each example's execution time from sphinx-gallery's JUnit XML, times
+``pytest``, and times greedy generation of the language-model chapter's model
+with and without its key/value cache (``python tools/bench.py --kv-cache``
+runs only that part).
 """
 
 from __future__ import annotations
@@ -44,6 +46,50 @@ def device_name() -> str:
     return f"cpu ({cpu}, {os.cpu_count()} cores, {threads} torch thread)"
 
 
+def kv_cache_table(lengths: tuple[int, ...] = (32, 128, 448), prompt: int = 8) -> str:
+    """Time greedy generation with and without the key/value cache; a Markdown table.
+
+    An untrained :class:`snippets.llm.model.ModernLM` (4 layers of width 256,
+    8 query heads sharing 2 key/value heads, context 512) writes ``length``
+    tokens after a prompt of ``prompt`` tokens, on the device the examples
+    use. Each time is the best of three runs. Not asserted anywhere: the
+    ratio depends on the machine.
+    """
+    from snippets.common.device import pick_device
+    from snippets.llm.model import ModernLM, generate
+
+    device = pick_device()
+    torch.manual_seed(0)
+    model = ModernLM(256, 256, 4, heads=8, kv_heads=2, context=512).to(device).eval()
+    ids = torch.randint(0, 256, (1, prompt), device=device)
+
+    def best_of_three(length: int, use_cache: bool) -> float:
+        times = []
+        for _ in range(3):
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            generate(model, ids, length, use_cache=use_cache)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    best_of_three(4, True)  # warm-up: the first call pays for one-time setup
+    rows = []
+    for length in lengths:
+        without, with_cache = best_of_three(length, False), best_of_three(length, True)
+        rows.append(
+            f"| {length} | {without * 1000:.0f} ms | {with_cache * 1000:.0f} ms "
+            f"| {without / with_cache:.1f}× |"
+        )
+    return (
+        f"Greedy generation after a prompt of {prompt} tokens, on {device_name()}.\n\n"
+        "| generated tokens | without cache | with cache | speed-up |\n"
+        "| --- | --- | --- | --- |\n" + "\n".join(rows)
+    )
+
+
 def main(sphinx: list[str]) -> None:
     cold = timed(sphinx)
     examples = example_times()
@@ -59,11 +105,17 @@ def main(sphinx: list[str]) -> None:
     ]
     rows += [(f"example `{name}`", f"{t:.1f} s") for name, t in sorted(examples)]
     table = "| measure | value |\n| --- | --- |\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
-    print("\n" + table)
+    kv_cache = kv_cache_table()
+    print("\n" + table + "\n\n" + kv_cache)
     out = ROOT / "build" / "bench.md"
-    out.write_text(f"# Benchmark\n\n{table}\n", encoding="utf-8")
+    out.write_text(
+        f"# Benchmark\n\n{table}\n\n## Key/value cache\n\n{kv_cache}\n", encoding="utf-8"
+    )
     print(f"\nwritten to {out}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    if sys.argv[1:] == ["--kv-cache"]:
+        print(kv_cache_table())
+    else:
+        main(sys.argv[1:])

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from snippets.common.checks import check_positive, check_tensor
@@ -38,7 +39,9 @@ class GroupedQueryAttention(nn.Module):
         ``[N, kv_heads, S+T, head_dim]``: the cache to pass as ``past`` next.
 
     With ``causal=True`` query ``i`` (absolute position ``S+i``) sees keys
-    ``0..S+i``: all the past and the new tokens up to itself.
+    ``0..S+i``: all the past and the new tokens up to itself. With
+    ``fused=True`` PyTorch's fused kernel ``F.scaled_dot_product_attention``
+    does the attention (the same outputs; on a GPU much less memory).
 
     Raises:
         ValueError: if ``heads`` is not divisible by ``kv_heads`` or ``dim``
@@ -48,7 +51,9 @@ class GroupedQueryAttention(nn.Module):
             parameters' dtype or ``positions`` is not an integer tensor.
     """
 
-    def __init__(self, dim: int, heads: int, kv_heads: int, rope: bool = True) -> None:
+    def __init__(
+        self, dim: int, heads: int, kv_heads: int, rope: bool = True, fused: bool = False
+    ) -> None:
         super().__init__()
         for name, value in (("dim", dim), ("heads", heads), ("kv_heads", kv_heads)):
             if isinstance(value, bool) or not isinstance(value, int):
@@ -59,6 +64,7 @@ class GroupedQueryAttention(nn.Module):
         if heads % kv_heads:
             raise ValueError(f"heads must be divisible by kv_heads, got {heads} and {kv_heads}")
         self.dim, self.heads, self.kv_heads, self.rope = dim, heads, kv_heads, rope
+        self.fused = fused
         self.head_dim = dim // heads
         self.group = heads // kv_heads  # query heads per key/value head
         if rope and self.head_dim % 2:
@@ -91,11 +97,17 @@ class GroupedQueryAttention(nn.Module):
         # each key/value head serves `group` consecutive query heads: [N, G, S+T, hd] -> [N, H, ...]
         k_shared = k.repeat_interleave(self.group, dim=1)
         v_shared = v.repeat_interleave(self.group, dim=1)
-        scores = q @ k_shared.transpose(-2, -1) / math.sqrt(self.head_dim)  # [N, H, T, S+T]
+        allowed = None
         if causal:  # query i sits at position S+i and sees keys 0..S+i
             ones = torch.ones(length, past_len + length, dtype=torch.bool, device=x.device)
-            scores = scores.masked_fill(~ones.tril(diagonal=past_len), float("-inf"))
-        out = torch.softmax(scores, dim=-1) @ v_shared  # [N, H, T, hd]
+            allowed = ones.tril(diagonal=past_len)
+        if self.fused:  # PyTorch's kernel, the same arithmetic without storing the scores
+            out = F.scaled_dot_product_attention(q, k_shared, v_shared, attn_mask=allowed)
+        else:
+            scores = q @ k_shared.transpose(-2, -1) / math.sqrt(self.head_dim)  # [N, H, T, S+T]
+            if allowed is not None:
+                scores = scores.masked_fill(~allowed, float("-inf"))
+            out = torch.softmax(scores, dim=-1) @ v_shared  # [N, H, T, hd]
         out = self.out(out.transpose(1, 2).reshape(n, length, self.dim))
         return out, (k, v)
 

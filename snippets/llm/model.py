@@ -36,10 +36,12 @@ class ModernBlock(nn.Module):
         layer's keys and values ``[N, kv_heads, S + T, dim // heads]`` each.
     """
 
-    def __init__(self, dim: int, heads: int, kv_heads: int, hidden: int | None = None) -> None:
+    def __init__(
+        self, dim: int, heads: int, kv_heads: int, hidden: int | None = None, fused: bool = False
+    ) -> None:
         super().__init__()
         self.attn_norm = RMSNorm(dim)
-        self.attn = GroupedQueryAttention(dim, heads, kv_heads, rope=True)
+        self.attn = GroupedQueryAttention(dim, heads, kv_heads, rope=True, fused=fused)
         self.mlp_norm = RMSNorm(dim)
         self.mlp = SwiGLU(dim, hidden)
 
@@ -60,7 +62,8 @@ class ModernLM(nn.Module):
 
     There is no position embedding: the rotary embedding inside each
     attention layer tells it where the tokens are. The output layer shares
-    its weight with the token embedding (weight tying). Weights are
+    its weight with the token embedding (weight tying). ``fused=True`` lets
+    PyTorch's fused kernel do the attention (the same outputs). Weights are
     initialized as in GPT-2: ``N(0, 0.02²)``, the two projections that write
     into the residual stream scaled down by ``√(2 · layers)``.
 
@@ -84,6 +87,7 @@ class ModernLM(nn.Module):
         kv_heads: int,
         context: int,
         hidden: int | None = None,
+        fused: bool = False,
     ) -> None:
         super().__init__()
         for value, name in [
@@ -102,7 +106,7 @@ class ModernLM(nn.Module):
         self.context = context
         self.token = nn.Embedding(vocab_size, dim)
         self.blocks = nn.ModuleList(
-            ModernBlock(dim, heads, kv_heads, hidden) for _ in range(layers)
+            ModernBlock(dim, heads, kv_heads, hidden, fused) for _ in range(layers)
         )
         self.norm = RMSNorm(dim)
         self.head = nn.Linear(dim, vocab_size, bias=False)

@@ -255,3 +255,26 @@ def test_kv_cache_bytes_bad_arguments(kwargs, error, match):
     args = {"layers": 2, "kv_heads": 2, "head_dim": 4, "length": 8, **kwargs}
     with pytest.raises(error, match=match):
         kv_cache_bytes(**args)
+
+
+@settings(max_examples=30, deadline=None)
+@given(case=gqa_cases(odd_head_dim=False), causal=st.booleans(), past_len=st.integers(0, 3))
+def test_fused_path_equals_from_scratch_outputs_cache_and_gradients(case, causal, past_len):
+    scratch, x = _model_and_input(case, rope=True)
+    fused = GroupedQueryAttention(scratch.dim, scratch.heads, scratch.kv_heads, fused=True)
+    fused = fused.to(x.dtype)
+    fused.load_state_dict(scratch.state_dict())
+    n, dtype = x.shape[0], x.dtype
+    past = tuple(
+        torch.randn(n, scratch.kv_heads, past_len, scratch.head_dim, dtype=dtype) for _ in "kv"
+    )
+    past = past if past_len else None
+    x1, x2 = x.clone().requires_grad_(), x.clone().requires_grad_()
+    out, (k, v) = scratch(x1, past=past, causal=causal)
+    got, (k2, v2) = fused(x2, past=past, causal=causal)
+    torch.testing.assert_close(got, out)
+    torch.testing.assert_close((k2, v2), (k, v))
+    out.square().sum().backward()
+    got.square().sum().backward()
+    torch.testing.assert_close(x2.grad, x1.grad)
+    torch.testing.assert_close(fused.q.weight.grad, scratch.q.weight.grad)

@@ -123,3 +123,14 @@ def test_generate_keeps_training_mode_and_zero_steps():
     prompt = _ids(8)
     assert torch.equal(generate(model, prompt, 0), prompt)
     assert model.training
+
+
+def test_fused_model_gives_the_logits_and_tokens_of_the_from_scratch_one():
+    model = _model(3)
+    fused = ModernLM(VOCAB, dim=16, layers=2, heads=4, kv_heads=2, context=16, fused=True)
+    fused.load_state_dict(model.state_dict())
+    fused.eval()
+    assert all(block.attn.fused for block in fused.blocks)
+    ids = _ids(3, length=9)
+    torch.testing.assert_close(fused(ids)[0], model(ids)[0])
+    assert torch.equal(generate(fused, ids[:, :3], 8), generate(model, ids[:, :3], 8))
