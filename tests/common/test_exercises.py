@@ -13,7 +13,8 @@ def test_every_chapter_module_registers_exercises_with_a_page():
     names = [e.name for e in found]
     assert len(names) == len(set(names)) >= 9
     for chapter in ex.CHAPTERS:
-        assert len(ex.exercises(chapter)) >= 3, f"{chapter} has fewer than three coding exercises"
+        count = len(ex.exercises(chapter))
+        assert count >= 3, f"{chapter} has {count} coding exercises, fewer than three"
     for e in found:
         assert e.wrong and e.task.endswith(".")
 
@@ -89,3 +90,25 @@ def _empty(tmp_path):
     path = tmp_path / "empty.py"
     path.write_text("x = 1\n")
     return path
+
+
+def test_python_dash_m_sees_the_chapters_exercises(tmp_path):
+    """Run with ``python -m`` the module is ``__main__``; it must still see every checker."""
+    import subprocess
+    import sys
+
+    solution = tmp_path / "mine.py"
+    solution.write_text("def line_gradient(x, y, w, b):\n    return 0.0, 0.0\n")
+    listed = subprocess.run(
+        [sys.executable, "-m", "snippets.common.exercises", "--list"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "line_gradient" in listed and "causal_attention" in listed
+    checked = subprocess.run(
+        [sys.executable, "-m", "snippets.common.exercises", str(solution)],
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 1 and "line-gradient: fails on" in checked.stdout
