@@ -199,7 +199,7 @@ class EfficientNet(nn.Module):
     ``width`` multiplies every channel count (rounded by
     :func:`make_divisible`), ``depth`` every stage's number of blocks
     (rounded up). The stochastic-depth rate grows linearly from 0 for the
-    first block to ``stochastic_depth`` for the last.
+    first of ``T`` blocks to ``stochastic_depth · (T − 1) / T`` for the last.
 
     Shapes:
         ``[N, in_channels, H, W]`` → logits ``[N, classes]``; any ``H, W``
