@@ -108,6 +108,8 @@ sphinx_gallery_conf = {
     "plot_gallery": "True",
     "parallel": _jobs if _jobs > 1 else False,
     "first_notebook_cell": None,  # set below, once the site's address is known
+    # mini-galleries on the lesson pages are given example paths, not object names
+    "backreferences_dir": "../build/sphinx-gallery/backreferences",
 }
 
 # -- HTML ----------------------------------------------------------------------
@@ -192,6 +194,19 @@ def _drop_canonical_link(app, pagename, templatename, context, doctree):
     context.pop("pageurl", None)
 
 
+def _show_examples_on_their_pages(app, docname, source):
+    """Lesson pages end with thumbnails of the examples that import the code they show."""
+    from gallery_order import EXAMPLES, minigallery
+
+    text = source[0]
+    gallery = minigallery(docname, text)
+    if gallery:
+        for example in EXAMPLES.glob("*/plot_*.py"):  # a new import there rebuilds the page
+            app.env.note_dependency(str(example))
+        at = text.find("\n## Summary")
+        source[0] = text[: at + 1] + gallery + text[at + 1 :] if at >= 0 else text + gallery
+
+
 def _link_examples_to_their_pages(app, docname, source):
     """Every gallery example lists the lesson pages that link to it."""
     from gallery_order import DOCS, backlinks
@@ -239,6 +254,7 @@ def setup(app):
     app.connect("builder-inited", _install_hint_in_scripts, priority=900)  # after the gallery
     app.connect("build-finished", _offer_the_package)
     app.connect("source-read", _link_examples_to_their_pages)
+    app.connect("source-read", _show_examples_on_their_pages)
     # sphinx-mathjax-offline only copies MathJax into the output when the build
     # finishes; it does not say so, and Sphinx would read (and execute the
     # notebook pages) one page at a time because of it.

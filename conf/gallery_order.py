@@ -97,3 +97,44 @@ def backlinks(docname: str) -> str:
         return ""
     items = "\n".join(f"- :doc:`/{page}`" for page in pages)
     return f"\n.. rubric:: The pages that teach it\n\n{items}\n\n"
+
+
+SHOWN = re.compile(r"literalinclude\}?\s+(?:\.\./)+snippets/(\w+)/(\w+)\.py")
+IMPORTS = re.compile(r"^\s*(?:from|import)\s+snippets\.(\w+)\.(\w+)", re.M)
+
+
+def examples_using(modules: set[tuple[str, str]]) -> list[str]:
+    """Example files (relative to ``docs/``) that import any of the ``(chapter, module)`` pairs.
+
+    They come in the site's order: by chapter, then in each chapter's teaching order.
+    """
+    found = []
+    for chapter in chapters():
+        for name in example_order(chapter):
+            path = EXAMPLES / chapter / name
+            if modules & set(IMPORTS.findall(path.read_text())):
+                found.append(f"../examples/{chapter}/{name}")
+    return found
+
+
+def minigallery(docname: str, text: str) -> str:
+    """Markdown for a lesson page: thumbnails of the examples that import the code it shows.
+
+    The shared pieces of ``snippets.common`` (the training loop, the data) do
+    not count: every example uses them. At most eight, in the site's order;
+    inserted before the page's Summary ("" when no example uses its code).
+    """
+    parts = docname.split("/")
+    if len(parts) != 2 or parts[0] not in chapters() or parts[1] == "index":
+        return ""
+    shown = {m for m in SHOWN.findall(text) if m[0] != "common"}  # not the shared pieces
+    examples = examples_using(shown)[:8]
+    if not examples:
+        return ""
+    paths = " ".join(examples)
+    return (
+        "## Examples that use this code\n\n"
+        "The gallery examples that import the code shown on this page:\n\n"
+        # inside eval-rst: the directive needs a reST state machine, which MyST only mocks
+        f"```{{eval-rst}}\n.. minigallery:: {paths}\n```\n\n"
+    )

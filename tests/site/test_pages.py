@@ -16,7 +16,14 @@ import pytest
 from tests.site.conftest import HTML, ROOT
 
 sys.path.insert(0, str(ROOT / "conf"))
-from gallery_order import chapters, example_order, teaching_pages, toctree_entries  # noqa: E402
+from gallery_order import (  # noqa: E402
+    chapters,
+    example_order,
+    examples_using,
+    minigallery,
+    teaching_pages,
+    toctree_entries,
+)
 
 DOCS = ROOT / "docs"
 
@@ -144,3 +151,28 @@ def test_every_example_links_back_to_the_pages_that_teach_it(example):
     assert expected, f"{example}: no lesson page links to this example"
     for page in expected:
         assert f"{page.split('/')[-1]}.html" in html, f"{example}: no link to {page}"
+
+
+@pytest.mark.parametrize("page", lesson_pages())
+def test_lesson_page_shows_the_examples_that_use_its_code(page):
+    """The thumbnails after a page list exactly the examples that import the code it shows."""
+    expected = re.findall(
+        r"\.\./examples/[\w-]+/(plot_\w+)\.py", minigallery(page, (DOCS / f"{page}.md").read_text())
+    )
+    html = (HTML / f"{page}.html").read_text(encoding="utf-8")
+    section = html.split('id="examples-that-use-this-code"', 1)
+    if not expected:
+        assert len(section) == 1, f"{page}: a mini-gallery although no example uses its code"
+        return
+    assert len(section) == 2, f"{page}: no mini-gallery of the examples that use its code"
+    shown = re.findall(
+        r'href="[^"]*auto_examples/[\w-]+/(plot_\w+)\.html', section[1].split("<h2", 1)[0]
+    )
+    assert list(dict.fromkeys(shown)) == expected
+
+
+def test_examples_using_finds_importers_only():
+    found = examples_using({("transformers", "gpt")})
+    assert "../examples/transformers/plot_gpt.py" in found
+    assert not any("plot_digits_mlp" in f for f in found)
+    assert examples_using(set()) == []
