@@ -72,31 +72,33 @@ def _example_env(session: nox.Session) -> dict[str, str]:
 @nox.session
 def docs(session: nox.Session) -> None:
     """Build the HTML site with zero warnings into build/html."""
-    _install(session, "docs")
+    _install(session, "docs", "browser")  # Playwright prints the book's PDF (nox -s book)
     session.run(*_sphinx_args(), env=_example_env(session))
     session.log(f"open {HTML / 'index.html'} or run: python -m http.server -d build/html")
 
 
-@nox.session
+@nox.session(venv_backend="none")
 def book(session: nox.Session) -> None:
     """The whole course as an EPUB and a PDF in build/html/book/, where the site links to them.
 
-    Run after ``nox -s docs``: the book reuses what the HTML build read and
-    executed. The PDF is the single-page build printed by Chromium.
+    Run after ``nox -s docs``: the book uses the docs session's environment and
+    reuses what its HTML build read and executed. The PDF is the single-page
+    build printed by Chromium.
     """
-    _install(session, "docs", "browser")
-    if not (BUILD / "doctrees" / "environment.pickle").is_file():
+    python = ROOT / ".nox" / "docs" / "bin" / "python"
+    if not python.is_file() or not (BUILD / "doctrees" / "environment.pickle").is_file():
         session.error("no HTML build to reuse: run `nox -s docs` first")
+    sphinx = [str(python), "-m", "sphinx"]
     out = HTML / "book"
     out.mkdir(parents=True, exist_ok=True)
-    session.run(*_sphinx_args("epub", BUILD / "epub"))
+    session.run(*sphinx, *_sphinx_args("epub", BUILD / "epub")[1:])
     shutil.copy2(BUILD / "epub" / "tensors-to-transformers.epub", out)
-    session.run(*_sphinx_args("singlehtml", BUILD / "singlehtml"))
+    session.run(*sphinx, *_sphinx_args("singlehtml", BUILD / "singlehtml")[1:])
     chromium = os.environ.get("T2T_CHROMIUM", "/usr/bin/chromium")  # as tools/site_server.py
     if not Path(chromium).is_file():
         session.error(f"no Chromium at {chromium} to print the PDF: apt-get install chromium")
     pdf = out / "tensors-to-transformers.pdf"
-    session.run("python", "tools/print_pdf.py", str(BUILD / "singlehtml"), str(pdf))
+    session.run(str(python), "tools/print_pdf.py", str(BUILD / "singlehtml"), str(pdf))
 
 
 @nox.session
