@@ -40,8 +40,9 @@ def check_tensor(
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if x.ndim not in allowed:
             want = allowed[0] if len(allowed) == 1 else " or ".join(map(str, allowed))
+            unit = "dimension" if allowed == (1,) else "dimensions"
             raise ValueError(
-                f"{name} must have {want} dimensions, got {x.ndim} (shape {tuple(x.shape)})"
+                f"{name} must have {want} {unit}, got {x.ndim} (shape {tuple(x.shape)})"
             )
     if dtype is not None:
         allowed_dtypes = (dtype,) if isinstance(dtype, torch.dtype) else tuple(dtype)

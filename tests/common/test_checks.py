@@ -46,3 +46,8 @@ def test_check_choice():
     check_choice("pre", "norm", ("pre", "post"))
     with pytest.raises(ValueError, match=r"norm must be one of \('pre', 'post'\), got 'mid'"):
         check_choice("mid", "norm", ("pre", "post"))
+
+
+def test_one_dimension_is_singular():
+    with pytest.raises(ValueError, match=r"^x must have 1 dimension, got 2"):
+        check_tensor(torch.zeros(2, 3), "x", ndim=1)

@@ -150,7 +150,7 @@ def test_kl_sparsity_bad_input():
         kl_sparsity(torch.full((3,), 0.5), 1.0)
     with pytest.raises(ValueError, match="target must be > 0"):
         kl_sparsity(torch.full((3,), 0.5), 0.0)
-    with pytest.raises(ValueError, match="mean_activation must have 1 dimensions"):
+    with pytest.raises(ValueError, match="mean_activation must have 1 dimension,"):
         kl_sparsity(torch.full((2, 3), 0.5), 0.1)
 
 

@@ -214,7 +214,7 @@ def _past(n=2, kv_heads=2, s=3, head_dim=4, dtype=torch.float32):
         ({"past": _past(dtype=torch.float64)}, TypeError, r"past\[0\] \(k\) must have the"),
         ({"positions": torch.arange(4)}, ValueError, "positions must have one entry per token"),
         ({"positions": torch.arange(5.0)}, TypeError, "positions must be an integer tensor"),
-        ({"positions": torch.arange(5)[None]}, ValueError, "positions must have 1 dimensions"),
+        ({"positions": torch.arange(5)[None]}, ValueError, "positions must have 1 dimension,"),
     ],
 )
 def test_bad_forward_inputs_are_named(kwargs, error, match):

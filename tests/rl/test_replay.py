@@ -73,7 +73,7 @@ def test_replay_bad_input():
         buffer.sample(2)
     with pytest.raises(ValueError, match="observation must have 4 entries, got 3"):
         buffer.add(torch.zeros(3), 0, 0.0, torch.zeros(4), False)
-    with pytest.raises(ValueError, match="next_observation must have 1 dimensions"):
+    with pytest.raises(ValueError, match="next_observation must have 1 dimension,"):
         buffer.add(torch.zeros(4), 0, 0.0, torch.zeros(1, 4), False)
     with pytest.raises(TypeError, match="observation must have a floating-point dtype"):
         buffer.add(torch.zeros(4, dtype=torch.int64), 0, 0.0, torch.zeros(4), False)
