@@ -91,6 +91,8 @@ def book(session: nox.Session) -> None:
     sphinx = [str(python), "-m", "sphinx"]
     out = HTML / "book"
     out.mkdir(parents=True, exist_ok=True)
+    for stale in (BUILD / "epub", BUILD / "singlehtml"):  # nothing left over goes into the book
+        shutil.rmtree(stale, ignore_errors=True)
     session.run(*sphinx, *_sphinx_args("epub", BUILD / "epub")[1:])
     shutil.copy2(BUILD / "epub" / "tensors-to-transformers.epub", out)
     session.run(*sphinx, *_sphinx_args("singlehtml", BUILD / "singlehtml")[1:])

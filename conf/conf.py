@@ -172,7 +172,7 @@ epub_author = author
 epub_publisher = author
 epub_copyright = copyright
 epub_show_urls = "no"
-epub_exclude_files = ["sitemap.xml", "404.xhtml", "search.xhtml"]
+epub_exclude_files = ["sitemap.xml", "404.xhtml", "search.xhtml", ".buildinfo.bak"]
 
 # -- References and API ------------------------------------------------------
 bibtex_bibfiles = [str(ROOT / "docs" / "references.bib")]
