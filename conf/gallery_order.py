@@ -117,10 +117,17 @@ def examples_using(modules: set[tuple[str, str]]) -> list[str]:
     return found
 
 
-def minigallery(docname: str, text: str) -> str:
-    """Markdown for a lesson page: thumbnails of the examples that import the code it shows.
+def _title(example: Path) -> str:
+    """The title of an example: the first line of its docstring."""
+    match = re.search(r'"""\s*\n?(.+)', example.read_text())
+    return match.group(1).strip() if match else example.stem
 
-    The shared pieces of ``snippets.common`` (the training loop, the data) do
+
+def minigallery(docname: str, text: str) -> str:
+    """Markdown for a lesson page: cards of the examples that import the code it shows.
+
+    Each card has the example's thumbnail and title and links to it. The
+    shared pieces of ``snippets.common`` (the training loop, the data) do
     not count: every example uses them. At most eight, in the site's order;
     inserted before the page's Summary ("" when no example uses its code).
     """
@@ -131,10 +138,19 @@ def minigallery(docname: str, text: str) -> str:
     examples = examples_using(shown)[:8]
     if not examples:
         return ""
-    paths = " ".join(examples)
+    cards = []
+    for example in examples:
+        chapter, name = example.removeprefix("../examples/").removesuffix(".py").split("/")
+        cards.append(
+            f":::{{grid-item-card}} {_title(EXAMPLES / chapter / f'{name}.py')}\n"
+            f":img-top: /auto_examples/{chapter}/images/thumb/sphx_glr_{name}_thumb.png\n"
+            ":img-alt:\n"
+            f":link: sphx_glr_auto_examples_{chapter}_{name}.py\n"
+            ":link-type: ref\n"
+            ":::\n"
+        )
     return (
         "## Examples that use this code\n\n"
         "The gallery examples that import the code shown on this page:\n\n"
-        # inside eval-rst: the directive needs a reST state machine, which MyST only mocks
-        f"```{{eval-rst}}\n.. minigallery:: {paths}\n```\n\n"
+        "::::{grid} 2 3 3 4\n:gutter: 2\n\n" + "\n".join(cards) + "::::\n\n"
     )

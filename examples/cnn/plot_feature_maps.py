@@ -62,7 +62,7 @@ for ax in axes.flat:
     ax.set_xticks([])
     ax.set_yticks([])
     ax.grid(False)
-fig.suptitle("Hand-made filters (top) and their feature maps (bottom; red > 0, blue < 0)")
+fig.suptitle("Hand-made filters (top) and their feature maps (bottom; red positive, blue negative)")
 plt.show()
 
 # %%

@@ -156,9 +156,8 @@ def test_every_example_links_back_to_the_pages_that_teach_it(example):
 @pytest.mark.parametrize("page", lesson_pages())
 def test_lesson_page_shows_the_examples_that_use_its_code(page):
     """The thumbnails after a page list exactly the examples that import the code it shows."""
-    expected = re.findall(
-        r"\.\./examples/[\w-]+/(plot_\w+)\.py", minigallery(page, (DOCS / f"{page}.md").read_text())
-    )
+    cards = minigallery(page, (DOCS / f"{page}.md").read_text())
+    expected = re.findall(r"sphx_glr_auto_examples_[\w-]+?_(plot_\w+)\.py", cards)
     html = (HTML / f"{page}.html").read_text(encoding="utf-8")
     section = html.split('id="examples-that-use-this-code"', 1)
     if not expected:
