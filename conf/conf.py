@@ -250,7 +250,18 @@ def _offer_the_package(app, exception):
         )
 
 
+def _mystnb_css_into_the_epub(app):
+    """myst-nb copies its style sheet after the EPUB is zipped; copy it before."""
+    if app.builder.name != "epub":
+        return
+    from myst_nb.sphinx_ext import add_global_html_resources
+
+    (Path(app.outdir) / "_static").mkdir(parents=True, exist_ok=True)
+    add_global_html_resources(app, None)
+
+
 def setup(app):
+    app.connect("builder-inited", _mystnb_css_into_the_epub)
     app.connect("builder-inited", _install_hint_in_scripts, priority=900)  # after the gallery
     app.connect("build-finished", _offer_the_package)
     app.connect("source-read", _link_examples_to_their_pages)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -112,3 +115,25 @@ def test_python_dash_m_sees_the_chapters_exercises(tmp_path):
         text=True,
     )
     assert checked.returncode == 1 and "line-gradient: fails on" in checked.stdout
+
+
+def _lesson_pages() -> list[Path]:
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    pages = []
+    for chapter in ex.CHAPTERS:
+        index = docs / chapter.replace("_", "-") / "index.md"
+        block = re.search(r"```\{toctree\}\n(.*?)```", index.read_text(), re.S).group(1)
+        entries = [e.strip() for e in block.splitlines() if e.strip() and not e.startswith(":")]
+        pages += [index.parent / f"{entry}.md" for entry in entries]
+    return pages
+
+
+def test_every_lesson_page_has_exercises_and_every_exercise_is_posed_on_its_page():
+    pages = _lesson_pages()
+    assert len(pages) >= 60
+    missing = [p.name for p in pages if "\n## Exercises" not in p.read_text()]
+    assert not missing, f"lesson pages without an Exercises section: {missing}"
+    docs = pages[0].parents[1]
+    for e in ex.exercises():
+        text = (docs / f"{e.page}.md").read_text()
+        assert e.name in text, f"{e.name} is not posed on {e.page}.md"

@@ -165,7 +165,7 @@ def test_lesson_page_shows_the_examples_that_use_its_code(page):
         return
     assert len(section) == 2, f"{page}: no mini-gallery of the examples that use its code"
     shown = re.findall(
-        r'href="[^"]*auto_examples/[\w-]+/(plot_\w+)\.html', section[1].split("<h2", 1)[0]
+        r'href="[^"]*auto_examples/[\w-]+/(plot_\w+)\.html', section[1].split("</section>", 1)[0]
     )
     assert list(dict.fromkeys(shown)) == expected
 
