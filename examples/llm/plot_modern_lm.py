@@ -11,7 +11,8 @@ of the same text, the Python reference manual, split 90/10 in order, with the
 same number of steps, the same batches and the same optimizer, at nearly the
 same number of parameters; their validation curves are drawn together. The
 bars: a validation loss of the modern model of at most 2.2 nats per
-character, far below the unigram baseline printed below, and greedy
+character, far below the unigram baseline printed below, and at least 0.1
+below GPT's at the same budget; and greedy
 generation with the key/value cache giving exactly the same characters as
 generation that re-runs the whole prefix at every step.
 """
@@ -124,5 +125,7 @@ gpt_loss = evaluate_lm(gpt, val_data, context)
 print(f"GPT validation loss: {gpt_loss:.3f} nats/char ({gpt_loss / math.log(2):.2f} bits)")
 print(f"validation loss: {val_loss:.3f} nats/char ({val_loss / math.log(2):.2f} bits)")
 assert val_loss <= 2.2, f"below the bar: {val_loss:.3f} > 2.2"
+# the page says the modern model ends clearly lower than GPT at this budget: checked
+assert val_loss < gpt_loss - 0.1, f"modern {val_loss:.3f} not clearly below GPT {gpt_loss:.3f}"
 assert torch.equal(cached, uncached), "cached generation differs from uncached"
 print("cached and uncached generation agree")
