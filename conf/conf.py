@@ -268,6 +268,17 @@ def _mystnb_css_into_the_epub(app):
     add_global_html_resources(app, None)
 
 
+def _junit_only_for_the_site(app):
+    """The book's builders share the site's junit path: only the HTML build writes it.
+
+    sphinx-gallery writes ``junit`` relative to each builder's output folder, so
+    ``nox -s book`` (build/epub, build/singlehtml) would replace the HTML build's
+    per-example times with those of a run that executed nothing.
+    """
+    if app.builder.name != "html":
+        app.config.sphinx_gallery_conf["junit"] = ""
+
+
 def _start_the_kernel_server(app):
     """Write the preloaded kernel's spec and start its server (stopped when the build ends).
 
@@ -317,6 +328,7 @@ def _start_the_kernel_server(app):
 
 def setup(app):
     app.connect("builder-inited", _start_the_kernel_server, priority=100)  # before the gallery
+    app.connect("builder-inited", _junit_only_for_the_site, priority=100)  # before the gallery
     app.connect("builder-inited", _mystnb_css_into_the_epub)
     app.connect("builder-inited", _install_hint_in_scripts, priority=900)  # after the gallery
     app.connect("build-finished", _offer_the_package)
