@@ -6,7 +6,6 @@ Paths below are relative to ``docs/``, the source directory.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -286,35 +285,15 @@ def _start_the_kernel_server(app):
     starts ordinary kernels.
     """
     import atexit
-    import subprocess
     import tempfile
 
-    sys.path.insert(0, str(ROOT / "tools"))
-    import preloaded_kernel
+    from tools import preloaded_kernel
 
     folder = Path(tempfile.mkdtemp(prefix="t2t-kernel-"))
-    spec = folder / "kernels" / NOTEBOOK_KERNEL / "kernel.json"
-    spec.parent.mkdir(parents=True)
-    script = str(ROOT / "tools" / "preloaded_kernel.py")
-    spec.write_text(
-        json.dumps(
-            {
-                "argv": [sys.executable, script, "launch", "-f", "{connection_file}"],
-                "display_name": "Python 3 (preloaded)",
-                "language": "python",
-                "interrupt_mode": "signal",
-            }
-        ),
-        encoding="utf-8",
-    )
-    os.environ["JUPYTER_PATH"] = os.pathsep.join(
-        filter(None, [str(folder), os.environ.get("JUPYTER_PATH")])
-    )
+    preloaded_kernel.write_kernelspec(folder, NOTEBOOK_KERNEL)
     server = None
     if sys.platform == "linux" and os.environ.get("T2T_PRELOAD", "1") != "0":
-        socket = str(folder / "server.sock")
-        server = subprocess.Popen([sys.executable, script, "serve", socket], cwd=ROOT)
-        os.environ[preloaded_kernel.SERVER_VARIABLE] = socket
+        server = preloaded_kernel.start_server(str(folder / "server.sock"))
 
     def stop(*_):
         if server is not None and server.poll() is None:

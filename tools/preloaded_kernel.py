@@ -35,6 +35,7 @@ import os
 import select
 import signal
 import socket
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -58,6 +59,32 @@ PRELOAD = (
     "ipykernel.ipkernel",
 )
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+
+
+def write_kernelspec(folder: Path, name: str) -> None:
+    """Write kernelspec ``name`` under ``folder/kernels``; put ``folder`` on ``JUPYTER_PATH``."""
+    spec = folder / "kernels" / name / "kernel.json"
+    spec.parent.mkdir(parents=True)
+    script = str(Path(__file__).resolve())
+    kernel = {
+        "argv": [sys.executable, script, "launch", "-f", "{connection_file}"],
+        "display_name": "Python 3 (preloaded)",
+        "language": "python",
+        "interrupt_mode": "signal",
+    }
+    spec.write_text(json.dumps(kernel), encoding="utf-8")
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(
+        filter(None, [str(folder), os.environ.get("JUPYTER_PATH")])
+    )
+
+
+def start_server(path: str) -> subprocess.Popen:
+    """Start ``serve path`` in a new process and point ``launch`` at it (``SERVER_VARIABLE``)."""
+    server = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), "serve", path], cwd=ROOT
+    )
+    os.environ[SERVER_VARIABLE] = path
+    return server
 
 
 def preload() -> None:

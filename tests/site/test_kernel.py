@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +19,7 @@ from nbclient import NotebookClient
 from tools import preloaded_kernel
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "tools" / "preloaded_kernel.py"
+SERVER = preloaded_kernel.SERVER_VARIABLE
 KERNEL = "t2t-preloaded-test"
 
 PAGE = [
@@ -54,23 +52,10 @@ def outputs(nb: nbformat.NotebookNode) -> list[str]:
 def kernels(tmp_path_factory) -> Iterator[Path]:
     """A kernelspec for the preloaded kernel and a running server; JUPYTER_PATH set."""
     folder = tmp_path_factory.mktemp("kernel")
-    spec = folder / "kernels" / KERNEL / "kernel.json"
-    spec.parent.mkdir(parents=True)
-    spec.write_text(
-        json.dumps(
-            {
-                "argv": [sys.executable, str(SCRIPT), "launch", "-f", "{connection_file}"],
-                "display_name": "Python 3 (preloaded)",
-                "language": "python",
-                "interrupt_mode": "signal",
-            }
-        )
-    )
-    socket = str(folder / "server.sock")
-    server = subprocess.Popen([sys.executable, str(SCRIPT), "serve", socket], cwd=ROOT)
-    saved = {k: os.environ.get(k) for k in ("JUPYTER_PATH", preloaded_kernel.SERVER_VARIABLE)}
-    os.environ["JUPYTER_PATH"] = str(folder)
-    os.environ[preloaded_kernel.SERVER_VARIABLE] = socket
+    saved = {k: os.environ.get(k) for k in ("JUPYTER_PATH", SERVER, "T2T_MARKER")}
+    os.environ.pop("JUPYTER_PATH", None)
+    preloaded_kernel.write_kernelspec(folder, KERNEL)
+    server = preloaded_kernel.start_server(str(folder / "server.sock"))
     os.environ["T2T_MARKER"] = "from the launcher"
     yield folder
     server.terminate()
@@ -163,9 +148,9 @@ def test_a_kernel_whose_launcher_dies_exits(kernels, tmp_path):
 
 
 def test_without_a_server_the_launcher_starts_an_ordinary_kernel(kernels, tmp_path):
-    os.environ[preloaded_kernel.SERVER_VARIABLE] = str(tmp_path / "no-such.sock")
+    os.environ[SERVER] = str(tmp_path / "no-such.sock")
     try:
         nb = run(notebook("import sys\nprint('torch' in sys.modules)"), tmp_path)
     finally:
-        os.environ[preloaded_kernel.SERVER_VARIABLE] = str(kernels / "server.sock")
+        os.environ[SERVER] = str(kernels / "server.sock")
     assert nb.cells[0].outputs[0]["text"].strip() == "False"
