@@ -10,11 +10,11 @@ feed-forward, without biases. Both models learn to predict the next character
 of the same text, the Python reference manual, split 90/10 in order, with the
 same number of steps, the same batches and the same optimizer, at nearly the
 same number of parameters; their validation curves are drawn together. The
-bars: a validation loss of the modern model of at most 2.2 nats per
-character, far below the unigram baseline printed below, and at least 0.1
-below GPT's at the same budget; and greedy
-generation with the key/value cache giving exactly the same characters as
-generation that re-runs the whole prefix at every step.
+bars: the modern model's validation loss is at most 2.2 nats per character
+(far below the unigram baseline printed below) and at least 0.1 below GPT's
+at the same budget, and greedy generation with the key/value cache gives
+exactly the same characters as generation that re-runs the whole prefix at
+every step.
 """
 
 # %%
