@@ -5,23 +5,44 @@ and strides from the layers, and draws them with the primitives of
 :mod:`snippets.common.diagrams`, so a picture cannot disagree with the code.
 Every figure carries its alt text (``fig.alt_text``, read with
 :func:`~snippets.common.diagrams.alt_text`). The blocks:
-:func:`inception_module_diagram` (GoogLeNet's four branches),
-:func:`bottleneck_diagram` (ResNet's 1×1 → 3×3 → 1×1 block),
+:func:`stacked_conv_diagram` (VGG's stacked 3×3 convolutions against one
+large kernel), :func:`inception_module_diagram` (GoogLeNet's four branches),
+:func:`factorized_module_diagram` (Inception-v3's 17×17 module with its
+1×7 and 7×1 convolutions), :func:`bottleneck_diagram` (ResNet's
+1×1 → 3×3 → 1×1 block),
 :func:`dense_block_diagram` (DenseNet's connections) and
 :func:`inverted_residual_diagram` (MobileNet's narrow → wide → narrow block).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.patches import Circle
+from matplotlib.patches import Circle, Rectangle
 from torch import nn
 
+from snippets.cnn.conv import receptive_field
 from snippets.cnn.densenet import DenseBlock
-from snippets.cnn.inception import InceptionModule
+from snippets.cnn.inception import InceptionC, InceptionModule
 from snippets.cnn.mobilenet import HardSwish, InvertedResidual, SqueezeExcite
 from snippets.cnn.resnet import Bottleneck
-from snippets.common.diagrams import INK, SMALL, arrow, box, canvas, label, op, path_arrow
+from snippets.cnn.vgg import VGGBlock
+from snippets.common.diagrams import (
+    INK,
+    ROLES,
+    SMALL,
+    Box,
+    arrow,
+    box,
+    canvas,
+    label,
+    op,
+    path_arrow,
+    plural,
+    tint,
+)
 
 
 def _require(module: object, cls: type, name: str) -> None:
@@ -38,6 +59,107 @@ def _conv(module: nn.Module) -> nn.Conv2d:
 def _k(conv: nn.Conv2d) -> str:
     kh, kw = conv.kernel_size
     return f"{kh}×{kw}"
+
+
+def _branches(
+    ax: Axes,
+    source: Box,
+    columns: Sequence[Sequence[tuple[str, str]]],
+    *,
+    top: float,
+    step: float,
+    end: float,
+    height: float = 0.42,
+) -> None:
+    """Chains of boxes ``(text, role)`` side by side, all fed from ``source`` and ending at ``end``.
+
+    Every chain is drawn upward and ends at the height ``top``; a fork just
+    above ``source`` (a drawn box) feeds the first box of each.
+    """
+    xs = (0.95, 2.65, 4.35, 6.05)
+    fork = (source.x, source.top[1] + 0.28)
+    ax.add_patch(Circle(fork, 0.035, color=INK, zorder=3))
+    arrow(ax, source.top, fork, head=False)
+    for x, chain in zip(xs, columns):
+        start = (x, fork[1])
+        path_arrow(ax, [fork, start], head=False)
+        for i, (text, role) in enumerate(chain):
+            y = top - (len(chain) - 1 - i) * step
+            b = box(ax, (x, y), text, width=1.55, height=height, role=role)
+            arrow(ax, start, b.bottom)
+            start = b.top
+        arrow(ax, start, (x, end))
+
+
+def stacked_conv_diagram(block: nn.Module) -> Figure:
+    """VGG's block: what one output pixel of ``n`` stacked 3×3 convolutions sees, and what it costs.
+
+    A row of grids follows one output pixel of the block's last convolution
+    back through the layers (1 pixel, 3×3, 5×5, …, the receptive field in
+    the input); below, the block's weights against one convolution with a
+    kernel as large as that field and the same channels.
+
+    Raises:
+        TypeError: if ``block`` is not a :class:`~snippets.cnn.vgg.VGGBlock`.
+    """
+    _require(block, VGGBlock, "block")
+    convs = [m for m in block.convs if isinstance(m, nn.Conv2d)]
+    n, c_in, c_out = len(convs), convs[0].in_channels, convs[-1].out_channels
+    fields = receptive_field([(c.kernel_size[0], c.stride[0], c.dilation[0]) for c in convs])
+    field = fields[-1]
+    weights = sum(c.weight.numel() for c in convs)
+    big = field * field * c_in * c_out
+    stacked = plural(n, f"stacked {_k(convs[0])} convolution")
+    title = f"VGG block: {stacked} see{'s' if n == 1 else ''} {field}×{field} pixels"
+    # one grid per map, from the block's input to the last output; the cells that
+    # reach the final output pixel are shaded
+    sides = [field] + [field - fields[i] + 1 for i in range(n)]
+    gap, bottom = 0.5, 1.75
+    cell = min(0.16, (6.7 - n * gap) / ((n + 1) * (field + 2)))
+    size = (field + 2) * cell
+    fig, ax = canvas(7.0, bottom + size + 0.65, title)
+    left = 3.5 - ((n + 1) * size + n * gap) / 2
+    for i, seen in enumerate(sides):
+        x0 = left + i * (size + gap)
+        first = (field + 2 - seen) // 2
+        color = ROLES["output"] if i == n else ROLES["attention"]
+        for row in range(field + 2):
+            for col in range(field + 2):
+                inside = first <= row < first + seen and first <= col < first + seen
+                ax.add_patch(
+                    Rectangle(
+                        (x0 + col * cell, bottom + row * cell), cell, cell,
+                        facecolor=tint(color, 0.7) if inside else "#eeeeee",
+                        edgecolor="white", linewidth=0.8, zorder=2,
+                    )
+                )  # fmt: skip
+        middle = x0 + size / 2
+        label(ax, (middle, bottom - 0.17), "input" if i == 0 else f"after conv {i}", bold=True)
+        label(ax, (middle, bottom - 0.4), f"{seen}×{seen}" if seen > 1 else "1 pixel")
+        if i < n:
+            start = (x0 + size + 0.06, bottom + size / 2)
+            arrow(ax, start, (start[0] + gap - 0.12, start[1]))
+            label(ax, (start[0] + gap / 2 - 0.06, start[1] + 0.17), _k(convs[i]))
+    kernel = _k(convs[0])
+    stack = f"{n} × {kernel} conv, {c_in} → {c_out}, a ReLU after each\n{weights:,} weights"
+    box(ax, (1.85, 0.7), stack, width=3.4, height=0.62, role="feedforward", fontsize=SMALL)
+    one = f"one {field}×{field} conv, {c_in} → {c_out}, one ReLU\n{big:,} weights"
+    box(ax, (5.35, 0.7), one, width=3.0, height=0.62, role="data", fontsize=SMALL)
+    label(
+        ax, (3.5, 0.17), f"the same {field}×{field} window for {weights / big:.0%} of the weights"
+    )
+    steps = [f"{s}×{s}" for s in reversed(sides[1:-1])]
+    through = f"through {', '.join(steps[:-1])} and {steps[-1]} " if len(steps) > 1 else ""
+    through = f"through {steps[0]} " if len(steps) == 1 else through
+    fig.alt_text = (
+        f"Diagram of a VGG block of {plural(n, f'{kernel} convolution')} from {c_in} to "
+        f"{c_out} channels. A row of grids follows one output pixel of the last convolution "
+        f"back through the block: the region it depends on grows from 1 pixel {through}to "
+        f"{field}×{field} pixels of the input. The block holds {weights:,} weights, with a "
+        f"ReLU after each convolution; one {field}×{field} convolution with the same channels "
+        f"would hold {big:,}."
+    )
+    return fig
 
 
 def inception_module_diagram(module: nn.Module) -> Figure:
@@ -57,37 +179,17 @@ def inception_module_diagram(module: nn.Module) -> Figure:
     out = module.out_channels
     fig, ax = canvas(7.0, 4.3, "Inception module: four branches, concatenated")
     source = box(ax, (3.5, 0.45), f"input  [N, {c_in}, H, W]", width=2.6, role="data")
-    xs = (0.95, 2.65, 4.35, 6.05)
-    low, high = 1.55, 2.45
     columns = (
-        [],
-        [(f"1×1 conv, {r3}", "norm")],
-        [(f"1×1 conv, {r5}", "norm")],
-        [("3×3 max pool", "data")],
-    )
-    tops = (
-        (f"1×1 conv, {c1}", "feedforward"),
-        (f"3×3 conv, {c3}", "feedforward"),
-        (f"{big} conv, {c5}", "feedforward"),
-        (f"1×1 conv, {proj}", "norm"),
+        [(f"1×1 conv, {c1}", "feedforward")],
+        [(f"1×1 conv, {r3}", "norm"), (f"3×3 conv, {c3}", "feedforward")],
+        [(f"1×1 conv, {r5}", "norm"), (f"{big} conv, {c5}", "feedforward")],
+        [("3×3 max pool", "data"), (f"1×1 conv, {proj}", "norm")],
     )
     concat = box(
         ax, (3.5, 3.35), f"concatenate channels: {c1} + {c3} + {c5} + {proj} = {out}",
         width=5.2, role="output",
     )  # fmt: skip
-    fork = (3.5, 0.95)
-    ax.add_patch(Circle(fork, 0.035, color=INK, zorder=3))
-    arrow(ax, source.top, fork, head=False)
-    for x, lower, (text, role) in zip(xs, columns, tops):
-        start = (x, fork[1])
-        path_arrow(ax, [fork, start], head=False)
-        if lower:
-            b = box(ax, (x, low), lower[0][0], width=1.55, role=lower[0][1])
-            arrow(ax, start, b.bottom)
-            start = b.top
-        t = box(ax, (x, high), text, width=1.55, role=role)
-        arrow(ax, start, t.bottom)
-        arrow(ax, t.top, (x, concat.bottom[1]))
+    _branches(ax, source, columns, top=2.45, step=0.9, end=concat.bottom[1])
     label(ax, (3.5, 3.82), f"output [N, {out}, H, W]: every branch keeps H × W", fontsize=SMALL)
     fig.alt_text = (
         f"Diagram of an Inception module with {c_in} input channels. Four branches read the "
@@ -95,6 +197,67 @@ def inception_module_diagram(module: nn.Module) -> Figure:
         f"convolution to {c3}; a 1×1 reduction to {r5} then a {big} convolution to {c5}; a 3×3 "
         f"max pool then a 1×1 convolution to {proj}. Their outputs are concatenated into "
         f"{out} channels of the same height and width."
+    )
+    return fig
+
+
+def factorized_module_diagram(module: nn.Module) -> Figure:
+    """Inception-v3's 17×17 module: 7×7 convolutions factorized into 1×7 and 7×1 pairs.
+
+    Four branches side by side (1×1; 1×1 → 1×7 → 7×1; 1×1 → 7×1 → 1×7 →
+    7×1 → 1×7; average pool → 1×1), each kernel and width read from the
+    module, with the weights of one 1×7, 7×1 pair against one 7×7.
+
+    Raises:
+        TypeError: if ``module`` is not an :class:`~snippets.cnn.inception.InceptionC`.
+    """
+    _require(module, InceptionC, "module")
+    chains = [
+        [m for m in branch.modules() if isinstance(m, nn.Conv2d)]
+        for branch in (module.branch1x1, module.branch7x7, module.branch7x7dbl, module.branch_pool)
+    ]
+    c_in = chains[0][0].in_channels
+    pool = module.branch_pool[0].kernel_size
+    pool = f"{pool}×{pool} avg pool"
+
+    def text(conv: nn.Conv2d) -> tuple[str, str]:
+        return f"{_k(conv)} conv, {conv.out_channels}", "norm" if _k(
+            conv
+        ) == "1×1" else "feedforward"
+
+    columns = [[text(c) for c in chain] for chain in chains]
+    columns[3].insert(0, (pool, "data"))
+    widths = [chain[-1].out_channels for chain in chains]
+    out = module.out_channels
+    first, second = chains[2][2], chains[2][3]  # a factorized pair: 1×7 then 7×1
+    (h1, w1), (h2, w2) = first.kernel_size, second.kernel_size
+    window = f"{h1 + h2 - 1}×{w1 + w2 - 1}"
+    pair = first.weight.numel() + second.weight.numel()
+    full = (h1 + h2 - 1) * (w1 + w2 - 1) * first.in_channels * second.out_channels
+    fig, ax = canvas(7.0, 5.55, "Inception-v3, 17×17 module: factorized 7×7 convolutions")
+    source = box(ax, (3.5, 0.45), f"input  [N, {c_in}, H, W]", width=2.6, role="data")
+    concat = box(
+        ax, (3.5, 4.15), f"concatenate channels: {' + '.join(map(str, widths))} = {out}",
+        width=5.2, role="output",
+    )  # fmt: skip
+    _branches(ax, source, columns, top=3.55, step=0.55, end=concat.bottom[1], height=0.38)
+    label(ax, (3.5, 4.6), f"output [N, {out}, H, W]: every branch keeps H × W")
+    note = (
+        f"{_k(first)} then {_k(second)} ({first.in_channels} → {second.out_channels}): "
+        f"a {window} window, {pair:,} weights instead of {full:,}"
+    )
+    label(ax, (3.5, 4.93), note)
+    described = [
+        " then ".join(f"a {_k(c)} convolution to {c.out_channels}" for c in chain)
+        for chain in chains
+    ]
+    described[3] = f"a {pool.replace('avg', 'average')} then {described[3]}"
+    fig.alt_text = (
+        f"Diagram of Inception-v3's 17×17 module with {c_in} input channels. Four branches "
+        f"read the same input: {'; '.join(described)}. Their outputs are concatenated into "
+        f"{out} channels. A {_k(first)} convolution followed by a {_k(second)} one sees a "
+        f"{window} window with {pair:,} weights, where one {window} convolution would hold "
+        f"{full:,}."
     )
     return fig
 
@@ -108,7 +271,7 @@ def bottleneck_diagram(block: nn.Module) -> Figure:
     _require(block, Bottleneck, "block")
     c_in, width = block.conv1.in_channels, block.conv1.out_channels
     c_out, stride = block.conv3.out_channels, block.conv2.stride[0]
-    projection = not isinstance(block.shortcut, nn.Identity)
+    projection = not isinstance(block.downsample, nn.Identity)
     fig, ax = canvas(6.6, 5.3, "Bottleneck residual block")
     x, skip_x = 2.4, 5.55
     source = box(ax, (x, 0.45), f"input  [N, {c_in}, H, W]", width=2.5, role="data")
@@ -161,9 +324,9 @@ def dense_block_diagram(block: nn.Module) -> Figure:
     """
     _require(block, DenseBlock, "block")
     layers = list(block.layers)
-    c_in = layers[0].layers[0].num_features
-    growth = layers[0].layers[-1].out_channels
-    inner = layers[0].layers[2].out_channels
+    c_in = layers[0].norm1.num_features
+    growth = layers[0].conv2.out_channels
+    inner = layers[0].conv1.out_channels
     n = len(layers)
     shown = list(range(n)) if n <= 4 else [0, 1, 2, n - 1]
     fig, ax = canvas(7.0, 4.5, f"Dense block: {n} layers, growth rate k = {growth}")

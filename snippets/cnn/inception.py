@@ -12,11 +12,16 @@ the convolutions: a 5×5 becomes two 3×3, an n×n becomes 1×n then n×1.
 (6,624,904 parameters without the auxiliary heads, and 27,161,264 with the
 auxiliary head, for 1000 classes). torchvision's GoogLeNet uses a 3×3
 kernel in the branch the paper gives a 5×5 (``big_kernel=3``); the paper's
-5×5 is the default of :class:`InceptionModule`.
+5×5 is the default of :class:`InceptionModule`. Every layer is a
+:class:`ConvBN` with torchvision's ``conv`` / ``bn`` names, and Inception-v3's
+branches carry torchvision's names; the networks group their modules by
+stage (``stages``, ``grid35`` …) where torchvision lists them one by one,
+and :func:`snippets.cnn.pretrained_names.from_torchvision` renames its keys.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -32,6 +37,9 @@ IntPair = int | tuple[int, int]
 class ConvBN(nn.Sequential):
     """Convolution (no bias) → batch norm (eps 0.001) → ReLU: every layer of both networks.
 
+    The parts are named ``conv``, ``bn`` and ``relu``, as in torchvision's
+    ``BasicConv2d``, so the weights are ``conv.weight`` and ``bn.*``.
+
     Shapes:
         ``[N, c_in, H, W]`` → ``[N, c_out, H', W']`` as for :class:`torch.nn.Conv2d`.
     """
@@ -42,9 +50,11 @@ class ConvBN(nn.Sequential):
         check_positive(c_in, "c_in")
         check_positive(c_out, "c_out")
         super().__init__(
-            nn.Conv2d(c_in, c_out, kernel, stride, padding, bias=False),
-            nn.BatchNorm2d(c_out, eps=0.001),
-            nn.ReLU(inplace=True),
+            OrderedDict(
+                conv=nn.Conv2d(c_in, c_out, kernel, stride, padding, bias=False),
+                bn=nn.BatchNorm2d(c_out, eps=0.001),
+                relu=nn.ReLU(inplace=True),
+            )
         )
 
 
@@ -237,22 +247,25 @@ def googlenet(classes: int = 1000, aux_heads: bool = False) -> GoogLeNet:
 class InceptionA(nn.Module):
     """35×35 module: 1×1 | 1×1 → 5×5 | 1×1 → 3×3 → 3×3 (a factorized 5×5) | avg pool → 1×1.
 
+    The branches carry torchvision's names (``branch1x1``, ``branch5x5``,
+    ``branch3x3dbl``, ``branch_pool``); each is a chain of :class:`ConvBN`.
+
     Shapes:
         ``[N, c_in, H, W]`` → ``[N, 224 + pool_features, H, W]``.
     """
 
     def __init__(self, c_in: int, pool_features: int) -> None:
         super().__init__()
-        self.branch1 = ConvBN(c_in, 64, 1)
-        self.branch5 = nn.Sequential(ConvBN(c_in, 48, 1), ConvBN(48, 64, 5, padding=2))
-        self.branch3dbl = nn.Sequential(
+        self.branch1x1 = ConvBN(c_in, 64, 1)
+        self.branch5x5 = nn.Sequential(ConvBN(c_in, 48, 1), ConvBN(48, 64, 5, padding=2))
+        self.branch3x3dbl = nn.Sequential(
             ConvBN(c_in, 64, 1), ConvBN(64, 96, 3, padding=1), ConvBN(96, 96, 3, padding=1)
         )
         self.branch_pool = nn.Sequential(nn.AvgPool2d(3, 1, 1), ConvBN(c_in, pool_features, 1))
         self.out_channels = 64 + 64 + 96 + pool_features
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        parts = (self.branch1, self.branch5, self.branch3dbl, self.branch_pool)
+        parts = (self.branch1x1, self.branch5x5, self.branch3x3dbl, self.branch_pool)
         return torch.cat([branch(x) for branch in parts], 1)
 
 
@@ -265,15 +278,15 @@ class InceptionB(nn.Module):
 
     def __init__(self, c_in: int) -> None:
         super().__init__()
-        self.branch3 = ConvBN(c_in, 384, 3, stride=2)
-        self.branch3dbl = nn.Sequential(
+        self.branch3x3 = ConvBN(c_in, 384, 3, stride=2)
+        self.branch3x3dbl = nn.Sequential(
             ConvBN(c_in, 64, 1), ConvBN(64, 96, 3, padding=1), ConvBN(96, 96, 3, stride=2)
         )
         self.pool = nn.MaxPool2d(3, 2)
         self.out_channels = 384 + 96 + c_in
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([self.branch3(x), self.branch3dbl(x), self.pool(x)], 1)
+        return torch.cat([self.branch3x3(x), self.branch3x3dbl(x), self.pool(x)], 1)
 
 
 def _factorized(c_in: int, c_out: int, n: int, first: str) -> nn.Sequential:
@@ -298,15 +311,15 @@ class InceptionC(nn.Module):
 
     def __init__(self, c_in: int, c7: int) -> None:
         super().__init__()
-        self.branch1 = ConvBN(c_in, 192, 1)
-        self.branch7 = nn.Sequential(
+        self.branch1x1 = ConvBN(c_in, 192, 1)
+        self.branch7x7 = nn.Sequential(
             ConvBN(c_in, c7, 1),
             ConvBN(c7, c7, (1, 7), padding=(0, 3)),
             ConvBN(c7, 192, (7, 1), padding=(3, 0)),
         )
-        self.branch7dbl = nn.Sequential(
+        self.branch7x7dbl = nn.Sequential(
             ConvBN(c_in, c7, 1),
-            _factorized(c7, c7, 7, "column"),
+            *_factorized(c7, c7, 7, "column"),
             ConvBN(c7, c7, (7, 1), padding=(3, 0)),
             ConvBN(c7, 192, (1, 7), padding=(0, 3)),
         )
@@ -314,7 +327,7 @@ class InceptionC(nn.Module):
         self.out_channels = 4 * 192
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        parts = (self.branch1, self.branch7, self.branch7dbl, self.branch_pool)
+        parts = (self.branch1x1, self.branch7x7, self.branch7x7dbl, self.branch_pool)
         return torch.cat([branch(x) for branch in parts], 1)
 
 
@@ -327,15 +340,15 @@ class InceptionD(nn.Module):
 
     def __init__(self, c_in: int) -> None:
         super().__init__()
-        self.branch3 = nn.Sequential(ConvBN(c_in, 192, 1), ConvBN(192, 320, 3, stride=2))
-        self.branch7x3 = nn.Sequential(
-            ConvBN(c_in, 192, 1), _factorized(192, 192, 7, "row"), ConvBN(192, 192, 3, stride=2)
+        self.branch3x3 = nn.Sequential(ConvBN(c_in, 192, 1), ConvBN(192, 320, 3, stride=2))
+        self.branch7x7x3 = nn.Sequential(
+            ConvBN(c_in, 192, 1), *_factorized(192, 192, 7, "row"), ConvBN(192, 192, 3, stride=2)
         )
         self.pool = nn.MaxPool2d(3, 2)
         self.out_channels = 320 + 192 + c_in
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([self.branch3(x), self.branch7x3(x), self.pool(x)], 1)
+        return torch.cat([self.branch3x3(x), self.branch7x7x3(x), self.pool(x)], 1)
 
 
 class _SplitConv(nn.Module):
@@ -362,16 +375,16 @@ class InceptionE(nn.Module):
 
     def __init__(self, c_in: int) -> None:
         super().__init__()
-        self.branch1 = ConvBN(c_in, 320, 1)
-        self.branch3 = nn.Sequential(ConvBN(c_in, 384, 1), _SplitConv(384))
-        self.branch3dbl = nn.Sequential(
+        self.branch1x1 = ConvBN(c_in, 320, 1)
+        self.branch3x3 = nn.Sequential(ConvBN(c_in, 384, 1), _SplitConv(384))
+        self.branch3x3dbl = nn.Sequential(
             ConvBN(c_in, 448, 1), ConvBN(448, 384, 3, padding=1), _SplitConv(384)
         )
         self.branch_pool = nn.Sequential(nn.AvgPool2d(3, 1, 1), ConvBN(c_in, 192, 1))
         self.out_channels = 320 + 768 + 768 + 192
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        parts = (self.branch1, self.branch3, self.branch3dbl, self.branch_pool)
+        parts = (self.branch1x1, self.branch3x3, self.branch3x3dbl, self.branch_pool)
         return torch.cat([branch(x) for branch in parts], 1)
 
 

@@ -11,7 +11,9 @@ MobileNetV3 (Howard et al., 2019) adds squeeze-and-excitation (Hu et al.,
 2018) in some blocks and the hard-swish activation
 ``x · relu6(x + 3) / 6``. :func:`mobilenet_v2` and
 :func:`mobilenet_v3_large` follow torchvision's layouts (3,504,872 and
-5,483,032 parameters with 1000 classes).
+5,483,032 parameters with 1000 classes). MobileNetV3 also has torchvision's
+module names; for MobileNetV2, whose blocks torchvision builds differently,
+:func:`snippets.cnn.pretrained_names.from_torchvision` renames its keys.
 """
 
 from __future__ import annotations

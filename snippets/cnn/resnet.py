@@ -7,7 +7,9 @@ trainable (He et al., 2016). Deeper networks use the :class:`Bottleneck`
 block: a 1×1 convolution narrows the channels, a 3×3 one works on the narrow
 map, a second 1×1 widens it again by a factor of 4. :func:`resnet18`,
 :func:`resnet50` and :func:`resnet101` follow torchvision's layout
-(11,689,512, 25,557,032 and 44,549,160 parameters with 1000 classes);
+(11,689,512, 25,557,032 and 44,549,160 parameters with 1000 classes) and its
+module names (``conv1``, ``bn1``, ``layer1`` … ``layer4``, ``downsample``,
+``fc``), so torchvision's weight files load into them unchanged;
 :class:`ResNet` with small widths serves the digits examples.
 """
 
@@ -25,9 +27,10 @@ class BasicBlock(nn.Module):
     """Two 3×3 convolutions with batch norm, plus a shortcut: ``relu(F(x) + shortcut(x))``.
 
     The shortcut is the identity when the shape is unchanged, otherwise a
-    1×1 convolution with ``stride`` and batch norm (a *projection*).
-    ``zero_init=True`` starts the last batch norm's scale at 0, so the
-    block begins as the identity (followed by ReLU).
+    1×1 convolution with ``stride`` and batch norm (a *projection*), in the
+    attribute ``downsample`` (torchvision's name). ``zero_init=True`` starts
+    the last batch norm's scale at 0, so the block begins as the identity
+    (followed by ReLU).
 
     Shapes:
         ``[N, c_in, H, W]`` → ``[N, c_out, H / stride, W / stride]`` (rounded up).
@@ -44,16 +47,16 @@ class BasicBlock(nn.Module):
         self.bn2 = nn.BatchNorm2d(c_out)
         if zero_init:
             nn.init.zeros_(self.bn2.weight)
-        self.shortcut: nn.Module = nn.Identity()
+        self.downsample: nn.Module = nn.Identity()
         if stride != 1 or c_in != c_out:
-            self.shortcut = nn.Sequential(
+            self.downsample = nn.Sequential(
                 nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out)
             )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = torch.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))  # F(x)
-        return torch.relu(out + self.shortcut(x))  # add the input back
+        return torch.relu(out + self.downsample(x))  # add the input back
 
 
 class Bottleneck(nn.Module):
@@ -61,9 +64,9 @@ class Bottleneck(nn.Module):
 
     ``width`` is the narrow width; the block outputs ``expansion * width``
     channels. The 3×3 convolution carries the ``stride`` (torchvision's
-    "ResNet v1.5"). The shortcut is the identity when the shape is unchanged,
-    otherwise a 1×1 convolution with ``stride`` and batch norm.
-    ``zero_init=True`` starts the last batch norm's scale at 0.
+    "ResNet v1.5"). The shortcut (``downsample``) is the identity when the
+    shape is unchanged, otherwise a 1×1 convolution with ``stride`` and batch
+    norm. ``zero_init=True`` starts the last batch norm's scale at 0.
 
     Shapes:
         ``[N, c_in, H, W]`` → ``[N, expansion * width, H / stride, W / stride]`` (rounded up).
@@ -85,9 +88,9 @@ class Bottleneck(nn.Module):
         self.bn3 = nn.BatchNorm2d(c_out)
         if zero_init:
             nn.init.zeros_(self.bn3.weight)
-        self.shortcut: nn.Module = nn.Identity()
+        self.downsample: nn.Module = nn.Identity()
         if stride != 1 or c_in != c_out:
-            self.shortcut = nn.Sequential(
+            self.downsample = nn.Sequential(
                 nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out)
             )
 
@@ -95,7 +98,7 @@ class Bottleneck(nn.Module):
         out = torch.relu(self.bn1(self.conv1(x)))
         out = torch.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))  # F(x)
-        return torch.relu(out + self.shortcut(x))
+        return torch.relu(out + self.downsample(x))
 
 
 class ResNet(nn.Module):
@@ -107,7 +110,11 @@ class ResNet(nn.Module):
     output ``4 * widths[i]`` channels. The ImageNet
     stem is a 7×7 stride-2 convolution and a 3×3 stride-2 max pool
     (``stem="imagenet"``); small images use one 3×3 convolution
-    (``stem="small"``).
+    (``stem="small"``, no pool).
+
+    The modules carry torchvision's names: the stem is ``conv1``, ``bn1``,
+    ``relu``, ``maxpool``; the stages ``layer1``, ``layer2``, … (the list
+    ``stages``); then ``avgpool`` and ``fc``.
 
     Shapes:
         ``[N, in_channels, H, W]`` → logits ``[N, classes]``.
@@ -136,38 +143,38 @@ class ResNet(nn.Module):
         for value in (*blocks, *widths):
             check_positive(value, "blocks and widths")
         check_positive(classes, "classes")
-        if stem == "imagenet":
-            self.stem = nn.Sequential(
-                nn.Conv2d(in_channels, widths[0], 7, 2, 3, bias=False),
-                nn.BatchNorm2d(widths[0]),
-                nn.ReLU(),
-                nn.MaxPool2d(3, 2, 1),
-            )
-        elif stem == "small":
-            self.stem = nn.Sequential(
-                nn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False),
-                nn.BatchNorm2d(widths[0]),
-                nn.ReLU(),
-            )
-        else:
+        if stem not in ("imagenet", "small"):
             raise ValueError(f"stem must be one of ('imagenet', 'small'), got {stem!r}")
-        stages, c_in = [], widths[0]
+        kernel, step, padding = (7, 2, 3) if stem == "imagenet" else (3, 1, 1)
+        self.conv1 = nn.Conv2d(in_channels, widths[0], kernel, step, padding, bias=False)
+        self.bn1 = nn.BatchNorm2d(widths[0])
+        self.relu = nn.ReLU()
+        self.maxpool = nn.MaxPool2d(3, 2, 1) if stem == "imagenet" else nn.Identity()
+        c_in = widths[0]
         for i, (n, width) in enumerate(zip(blocks, widths)):
             stride = 1 if i == 0 else 2
             stage = [unit(c_in, width, stride, zero_init)]
             stage += [unit(width * grow, width, 1, zero_init) for _ in range(n - 1)]
-            stages.append(nn.Sequential(*stage))
+            self.add_module(f"layer{i + 1}", nn.Sequential(*stage))
             c_in = width * grow
-        self.stages = nn.Sequential(*stages)
-        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(c_in, classes)
         self.in_channels = in_channels
+        self.num_stages = len(blocks)
+
+    @property
+    def stages(self) -> list[nn.Sequential]:
+        """The stages ``layer1``, ``layer2``, … in order."""
+        return [getattr(self, f"layer{i + 1}") for i in range(self.num_stages)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_tensor(x, "x", ndim=4, floating=True)
         if x.shape[1] != self.in_channels:
             raise ValueError(f"x must have {self.in_channels} channels, got {x.shape[1]}")
-        return self.fc(self.pool(self.stages(self.stem(x))).flatten(1))
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # the stem
+        for stage in self.stages:
+            x = stage(x)
+        return self.fc(self.avgpool(x).flatten(1))
 
 
 def resnet18(classes: int = 1000) -> ResNet:

@@ -7,7 +7,10 @@ stacked 3×3 layers see a 5×5 window, three see 7×7, with fewer weights
 than one large kernel and a non-linearity between them. :func:`vgg16` and
 :func:`vgg19` follow torchvision's layout (138,357,544 and 143,667,240
 parameters with 1000 classes); ``width`` and a small ``hidden`` size build
-the same network for the digits.
+the same network for the digits. torchvision keeps the layers in one flat
+list (``features.0``, ``features.2``, …) where :class:`VGG` groups them
+into blocks; :func:`snippets.cnn.pretrained_names.from_torchvision` renames
+its keys.
 """
 
 from __future__ import annotations

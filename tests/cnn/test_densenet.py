@@ -16,6 +16,9 @@ def test_densenet121_matches_torchvision():
         model = densenet121()
     assert count_parameters(model) == TORCHVISION_DENSENET121_PARAMETERS
     blocks = [m for m in model.features if isinstance(m, DenseBlock)]
+    assert [name for name, m in model.features.named_children() if isinstance(m, DenseBlock)] == [
+        f"denseblock{i}" for i in (1, 2, 3, 4)
+    ]
     assert [len(b.layers) for b in blocks] == [6, 12, 24, 16]
     # 64 + 6·32 = 256 → 128; 128 + 12·32 = 512 → 256; 256 + 24·32 = 1024 → 512; 512 + 16·32
     assert [b.out_channels for b in blocks] == [256, 512, 1024, 1024]
@@ -32,7 +35,8 @@ def test_dense_layer_parameters_by_hand():
 
 def test_dense_layer_equals_torch_composition():
     layer = DenseLayer(6, growth=3, bn_size=2).eval()
-    bn1, _, conv1, bn2, _, conv2 = layer.layers
+    bn1, _, conv1, bn2, _, conv2 = layer
+    assert (bn1, conv1, bn2, conv2) == (layer.norm1, layer.conv1, layer.norm2, layer.conv2)
     for bn in (bn1, bn2):  # non-trivial statistics
         bn.running_mean.uniform_(-1, 1)
         bn.running_var.uniform_(0.5, 2)
@@ -55,7 +59,7 @@ def test_dense_block_grows_by_growth_per_layer(c_in, num_layers, growth):
     out = block(x)
     assert out.shape == (1, c_in + num_layers * growth, 4, 4) and block.out_channels == out.shape[1]
     torch.testing.assert_close(out[:, :c_in], x)  # the input is passed on unchanged
-    assert [layer.layers[0].num_features for layer in block.layers] == [
+    assert [layer.norm1.num_features for layer in block.layers] == [
         c_in + i * growth for i in range(num_layers)
     ]
 
@@ -83,7 +87,7 @@ def test_transition_halves_channels_and_resolution():
 def test_densenet121_shapes_at_224():
     # spatial sizes do not depend on the widths: a thin DenseNet-121 shows them
     thin = DenseNet(growth=1, stem_channels=4, bn_size=1).eval()
-    x, sides = thin.stem(torch.randn(1, 3, 224, 224)), []
+    x, sides = torch.randn(1, 3, 224, 224), []
     for part in thin.features:
         x = part(x)
         if isinstance(part, DenseBlock):

@@ -6,6 +6,8 @@ that printed fixed numbers instead of reading them from the module would fail.
 
 import matplotlib.pyplot as plt
 import pytest
+from matplotlib.colors import to_rgba
+from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 from torch import nn
 
@@ -13,12 +15,15 @@ from snippets.cnn.densenet import DenseBlock
 from snippets.cnn.diagrams import (
     bottleneck_diagram,
     dense_block_diagram,
+    factorized_module_diagram,
     inception_module_diagram,
     inverted_residual_diagram,
+    stacked_conv_diagram,
 )
-from snippets.cnn.inception import InceptionModule
+from snippets.cnn.inception import InceptionC, InceptionModule
 from snippets.cnn.mobilenet import InvertedResidual
 from snippets.cnn.resnet import BasicBlock, Bottleneck
+from snippets.cnn.vgg import VGGBlock
 from snippets.common.diagrams import MAX_WIDTH, alt_text, layout_problems
 
 
@@ -40,6 +45,44 @@ def check(fig, *labels: str, alt: tuple[str, ...] = ()) -> None:
     assert fig.get_figwidth() <= MAX_WIDTH
     assert min(t.get_fontsize() for t in fig.findobj(Text) if t.get_text().strip()) >= 9
     assert layout_problems(fig) == []
+
+
+def test_stacked_conv_diagram_reads_layers_field_and_weights():
+    fig = stacked_conv_diagram(VGGBlock(5, 7, layers=3))
+    weights, big = 9 * 5 * 7 + 2 * 9 * 7 * 7, 49 * 5 * 7  # three 3×3 layers, one 7×7
+    check(
+        fig,
+        "3 stacked 3×3 convolutions see 7×7 pixels",
+        "after conv 3",
+        "7×7",
+        "5×5",
+        "1 pixel",
+        f"3 × 3×3 conv, 5 → 7, a ReLU after each\n{weights:,} weights",
+        f"one 7×7 conv, 5 → 7, one ReLU\n{big:,} weights",
+        f"for {weights / big:.0%} of the weights",
+        alt=("3 3×3 convolutions from 5 to 7", "through 3×3 and 5×5 to 7×7", f"{big:,}"),
+    )
+    cells = [p for p in fig.axes[0].patches if isinstance(p, Rectangle)]
+    shaded = [p for p in cells if p.get_facecolor() != to_rgba("#eeeeee")]
+    assert len(cells) == 4 * 9 * 9  # four 9 × 9 grids: the 7 × 7 field and a margin
+    assert len(shaded) == 7 * 7 + 5 * 5 + 3 * 3 + 1  # the region each map contributes
+    with_norm = stacked_conv_diagram(VGGBlock(4, 6, layers=2, batch_norm=True))
+    check(with_norm, "5×5 pixels", f"{9 * 4 * 6 + 9 * 6 * 6:,} weights", f"{25 * 4 * 6:,} weights")
+
+
+def test_factorized_module_diagram_reads_kernels_and_widths():
+    check(
+        factorized_module_diagram(InceptionC(37, 11)),
+        "input  [N, 37, H, W]",
+        "1×1 conv, 11",
+        "1×7 conv, 11",
+        "7×1 conv, 192",
+        "3×3 avg pool",
+        "192 + 192 + 192 + 192 = 768",
+        f"1×7 then 7×1 (11 → 11): a 7×7 window, {2 * 7 * 11 * 11:,} weights instead of "
+        f"{49 * 11 * 11:,}",
+        alt=("37 input channels", "a 3×3 average pool then a 1×1 convolution to 192", "768"),
+    )
 
 
 def test_inception_module_diagram_reads_the_branch_widths():
@@ -129,3 +172,7 @@ def test_diagrams_reject_other_modules():
         dense_block_diagram(nn.Identity())
     with pytest.raises(TypeError, match="block must be an InvertedResidual"):
         inverted_residual_diagram(nn.Identity())
+    with pytest.raises(TypeError, match="block must be a VGGBlock, got Conv2d"):
+        stacked_conv_diagram(nn.Conv2d(3, 3, 3))
+    with pytest.raises(TypeError, match="module must be an InceptionC, got InceptionModule"):
+        factorized_module_diagram(InceptionModule(8, 1, 1, 1, 1, 1, 1))

@@ -11,15 +11,19 @@ TORCHVISION_RESNET18_PARAMETERS = 11_689_512
 PUBLISHED = {"resnet50": 25_557_032, "resnet101": 44_549_160}
 
 
+def stem(model: ResNet, x: torch.Tensor) -> torch.Tensor:
+    return model.maxpool(model.relu(model.bn1(model.conv1(x))))
+
+
 @torch.no_grad()
 def test_resnet18_matches_torchvision():
     model = resnet18().eval()
-    x = model.stem(torch.randn(1, 3, 224, 224))
+    x = stem(model, torch.randn(1, 3, 224, 224))
     shapes = [tuple(x.shape[1:])]
     for stage in model.stages:
         x = stage(x)
         shapes.append(tuple(x.shape[1:]))
-    assert model.fc(model.pool(x).flatten(1)).shape == (1, 1000)
+    assert model.fc(model.avgpool(x).flatten(1)).shape == (1, 1000)
     assert count_parameters(model) == TORCHVISION_RESNET18_PARAMETERS
     assert shapes == [(64, 56, 56), (64, 56, 56), (128, 28, 28), (256, 14, 14), (512, 7, 7)]
 
@@ -29,14 +33,14 @@ def test_block_adds_its_input():
     x = torch.randn(2, 8, 6, 6)
     branch = block.bn2(block.conv2(torch.relu(block.bn1(block.conv1(x)))))
     torch.testing.assert_close(block(x), torch.relu(branch + x))
-    assert isinstance(block.shortcut, nn.Identity)
+    assert isinstance(block.downsample, nn.Identity)
 
 
 def test_projection_shortcut_when_shape_changes():
     block = BasicBlock(8, 16, stride=2).eval()
     x = torch.randn(2, 8, 7, 7)
     assert block(x).shape == (2, 16, 4, 4)
-    conv, norm = block.shortcut
+    conv, norm = block.downsample
     assert conv.kernel_size == (1, 1) and conv.stride == (2, 2)
     branch = block.bn2(block.conv2(torch.relu(block.bn1(block.conv1(x)))))
     torch.testing.assert_close(block(x), torch.relu(branch + norm(conv(x))))
@@ -95,7 +99,7 @@ def test_bottleneck_parameter_count_by_hand():
 
 def test_bottleneck_equals_its_layers():
     block = Bottleneck(16, 4).eval()
-    assert isinstance(block.shortcut, nn.Identity)  # 16 = 4 · 4: shapes match
+    assert isinstance(block.downsample, nn.Identity)  # 16 = 4 · 4: shapes match
     x = torch.randn(2, 16, 5, 5)
     out = torch.relu(block.bn1(block.conv1(x)))
     out = torch.relu(block.bn2(block.conv2(out)))
@@ -107,7 +111,7 @@ def test_bottleneck_projection_and_zero_init():
     down = Bottleneck(16, 8, stride=2)
     assert down(torch.randn(2, 16, 7, 7)).shape == (2, 32, 4, 4)
     assert down.conv2.stride == (2, 2) and down.conv1.stride == (1, 1)  # stride in the 3×3
-    assert not isinstance(down.shortcut, nn.Identity)
+    assert not isinstance(down.downsample, nn.Identity)
     block = Bottleneck(12, 3, zero_init=True)
     x = torch.rand(2, 12, 4, 4)
     torch.testing.assert_close(block(x), x)  # F(x) = 0 at the start: the identity
@@ -117,13 +121,13 @@ def test_bottleneck_projection_and_zero_init():
 def test_resnet50_stage_shapes_at_224():
     # spatial sizes do not depend on the widths: a thin ResNet-50 shows them cheaply
     thin = ResNet((3, 4, 6, 3), (2, 4, 8, 16), block="bottleneck").eval()
-    x = thin.stem(torch.randn(1, 3, 224, 224))
+    x = stem(thin, torch.randn(1, 3, 224, 224))
     shapes = [tuple(x.shape[1:])]
     for stage in thin.stages:
         x = stage(x)
         shapes.append(tuple(x.shape[1:]))
     assert shapes == [(2, 56, 56), (8, 56, 56), (16, 28, 28), (32, 14, 14), (64, 7, 7)]
-    assert thin.fc(thin.pool(x).flatten(1)).shape == (1, 1000)
+    assert thin.fc(thin.avgpool(x).flatten(1)).shape == (1, 1000)
     with torch.device("meta"):
         full = resnet50()
     widths = [stage[-1].conv3.out_channels for stage in full.stages]
