@@ -19,7 +19,7 @@ The bar: with 128 labels, pretraining raises held-out accuracy by at least
 # cut into sub-word tokens by a byte-pair encoding
 # (:class:`snippets.transformers.bpe.BPETokenizer`) learned on the training
 # parts. BERT's three extra tokens, ``[CLS]``, ``[SEP]`` and ``[MASK]``, take
-# the next three ids.
+# the next three ids (:class:`snippets.transformer_family.pretraining.SourcePassages`).
 import time
 
 import matplotlib.pyplot as plt
@@ -30,75 +30,32 @@ from snippets.common.device import pick_device, preset
 from snippets.common.plotting import use_style
 from snippets.common.seed import seed_everything
 from snippets.common.train import evaluate, fit
-from snippets.transformer_family.bert import BertConfig, BertForClassification, BertForMaskedLM
-from snippets.transformer_family.text_sources import SOURCES, source_texts, source_windows
-from snippets.transformers.bpe import BPETokenizer
-from snippets.transformers.masked_lm import mask_tokens, masked_lm_loss
+from snippets.transformer_family.bert import BertForClassification
+from snippets.transformer_family.pretraining import SourcePassages
+from snippets.transformer_family.text_sources import SOURCES
 
 generator = seed_everything(0)
 use_style()
 device = pick_device()
-texts = source_texts()
-bpe = BPETokenizer.train(" ".join(train[:60_000] for train, _ in texts.values()), 500)
-cls_id, sep_id, mask_id = len(bpe), len(bpe) + 1, len(bpe) + 2
-vocab_size = len(bpe) + 3
-train_streams = [torch.tensor(bpe.encode(train)) for train, _ in texts.values()]
-held_out_streams = [torch.tensor(bpe.encode(held)) for _, held in texts.values()]
-length = 24  # tokens per passage, about 70 characters
-print(f"vocabulary {vocab_size}, training tokens per source: {[len(s) for s in train_streams]}")
-
-
-def passages(streams, per_source, generator):
-    """``[CLS] window [SEP]`` ids ``[N, length + 2]`` and the source of each."""
-    windows, labels = source_windows(streams, length, per_source, generator)
-    n = len(windows)
-    ids = torch.cat([torch.full((n, 1), cls_id), windows, torch.full((n, 1), sep_id)], dim=1)
-    return ids, labels
-
+task = SourcePassages(length=24)  # tokens per passage, about 70 characters
+print(
+    f"vocabulary {task.vocab_size}, training tokens per source: "
+    f"{[len(s) for s in task.streams['train']]}"
+)
 
 # %%
 # The model: a BERT of width 64 with two layers on a CPU, bigger on a GPU.
 # Dropout is off: at this size the runs are too short for it to pay.
-d_model, layers = preset(cpu=(64, 2), gpu=(256, 4), device=device)
-config = BertConfig(
-    vocab_size=vocab_size,
-    max_positions=length + 2,
-    type_vocab_size=2,
-    d_model=d_model,
-    num_layers=layers,
-    nhead=4,
-    dim_feedforward=2 * d_model,
-    dropout=0.0,
-    pad_id=bpe.pad_id,
-)
+config = task.config(*preset(cpu=(64, 2), gpu=(256, 4), device=device))
 
 # %%
 # Pretraining: masked tokens on unlabelled passages of all three sources. The
-# masks are drawn anew for every batch (in ``forward``), with the 80/10/10
-# rule of :func:`snippets.transformers.masked_lm.mask_tokens`.
-unlabelled, _ = passages(train_streams, preset(cpu=3_000, gpu=30_000, device=device), generator)
-unlabelled = unlabelled[torch.randperm(len(unlabelled), generator=generator)]
-mask_generator = torch.Generator().manual_seed(1)
-specials = (bpe.pad_id, cls_id, sep_id, mask_id)
-
-
-def masked_forward(model, ids):
-    inputs, labels = mask_tokens(
-        ids, mask_id, vocab_size, special_ids=specials, generator=mask_generator
-    )
-    return model(inputs), labels
-
-
-pretrained = BertForMaskedLM(config)
+# masks are drawn anew for every batch, with the 80/10/10 rule of
+# :func:`snippets.transformers.masked_lm.mask_tokens`
+# (:meth:`snippets.transformer_family.pretraining.SourcePassages.pretrained_bert`).
 start = time.perf_counter()
-history = fit(
-    pretrained,
-    list(unlabelled.split(32)),
-    masked_lm_loss,
-    torch.optim.AdamW(pretrained.parameters(), lr=3e-3, weight_decay=0.01),
-    epochs=2,
-    device=device,
-    forward=masked_forward,
+pretrained, history = task.pretrained_bert(
+    config, preset(cpu=3_000, gpu=30_000, device=device, smoke=4), 2, generator, device
 )
 print(
     f"pretraining: {time.perf_counter() - start:.1f} s, masked-token loss "
@@ -109,18 +66,18 @@ print(
 # Fine-tuning: the same classifier, its encoder either copied from the
 # pretrained model or left at its random start, trained for the same number
 # of steps on the same labelled passages.
-test_ids, test_labels = passages(held_out_streams, 300, torch.Generator().manual_seed(5))
+test_ids, test_labels = task.passages(
+    "held out", preset(cpu=300, gpu=300, device=device, smoke=4), torch.Generator().manual_seed(5)
+)
 test_batches = list(zip(test_ids.split(256), test_labels.split(256)))
-steps = preset(cpu=60, gpu=300, device=device)
+steps = preset(cpu=60, gpu=300, device=device, smoke=3)
 budgets = (32, 128, 512)
 
 
 def fine_tune(labelled: int, from_pretrained: bool) -> float:
     """Held-out accuracy after fine-tuning on ``labelled`` passages."""
     torch.manual_seed(labelled)
-    ids, labels = passages(
-        train_streams, labelled // 3 + 1, torch.Generator().manual_seed(labelled)
-    )
+    ids, labels = task.passages("train", labelled // 3 + 1, torch.Generator().manual_seed(labelled))
     keep = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))[:labelled]
     model = BertForClassification(config, len(SOURCES))
     if from_pretrained:

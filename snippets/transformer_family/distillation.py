@@ -11,7 +11,9 @@ The student is trained on three losses at once:
 
 :class:`DistillationLoss` weighs the three; :func:`student_from_teacher`
 builds the student with every other layer of the teacher, DistilBERT's
-initialization.
+initialization. :func:`forward_flops` counts what one forward pass costs, so
+that teacher and student can be compared by a number that does not depend on
+the machine.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import dataclasses
 
 import torch
 import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
 
 from snippets.common.checks import check_positive, check_tensor
 from snippets.transformer_family.bert import BertForClassification
@@ -168,3 +171,25 @@ def student_from_teacher(teacher: BertForClassification, num_layers: int) -> Ber
     student.bert.encoder.layers = torch.nn.ModuleList(student.bert.encoder.layers[i] for i in keep)
     student.bert.embeddings.config = student.bert.config
     return student
+
+
+def forward_flops(model: torch.nn.Module, *inputs: torch.Tensor) -> int:
+    """Floating-point operations of one forward pass ``model(*inputs)``, counted by PyTorch.
+
+    :class:`torch.utils.flop_counter.FlopCounterMode` records every matrix
+    product (``nn.Linear``, ``@``, attention) as ``2 · m · n · k``
+    operations, a multiply and an add; element-wise work (LayerNorm, GELU,
+    softmax) and embedding look-ups are not counted, since the products
+    dominate. The count depends on the shapes only, never on the machine,
+    which makes it a speed-up that can be asserted. The model runs without
+    gradients, in whatever mode (train or eval) it is in.
+
+    Raises:
+        TypeError: if ``model`` is not an ``nn.Module``.
+    """
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        model(*inputs)
+    return counter.get_total_flops()

@@ -1,4 +1,4 @@
-"""Distillation losses: the KL·T² formula, zero at agreement, cosine term, student layers."""
+"""Distillation losses: the KL·T² formula, zero at agreement, cosine term, student layers, FLOPs."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from snippets.transformer_family.bert import BertConfig, BertForClassification
 from snippets.transformer_family.distillation import (
     DistillationLoss,
+    forward_flops,
     hidden_cosine_loss,
     soft_target_loss,
     soft_targets,
@@ -124,3 +125,24 @@ def test_bad_input():
         student_from_teacher(BertForClassification(CONFIG, 2), 5)
     with pytest.raises(TypeError, match="teacher must be a BertForClassification"):
         student_from_teacher(torch.nn.Linear(2, 2), 1)
+
+
+def test_forward_flops_counts_the_matrix_products():
+    linear = torch.nn.Linear(4, 3)
+    assert forward_flops(linear, torch.zeros(5, 4)) == 2 * 5 * 4 * 3
+    teacher = BertForClassification(CONFIG, 3).eval()
+    n, t, d, d_ff, layers = 2, 6, CONFIG.d_model, CONFIG.dim_feedforward, CONFIG.num_layers
+    ids = torch.randint(1, 12, (n, t))
+    # per position: Q, K, V and output projections, two feed-forward matrices;
+    # per sequence: scores Q K^T and weights @ V; then pooler and classifier
+    layer = t * (4 * 2 * d * d + 2 * 2 * d * d_ff) + 2 * 2 * t * t * d
+    expected = n * (layers * layer + 2 * d * d + 2 * d * 3)
+    assert forward_flops(teacher, ids) == expected
+    student = student_from_teacher(teacher, 2)
+    assert forward_flops(student, ids) == n * (2 * layer + 2 * d * d + 2 * d * 3)
+    assert teacher.training is False and not any(p.grad is not None for p in teacher.parameters())
+
+
+def test_forward_flops_rejects_a_non_module():
+    with pytest.raises(TypeError, match="model must be an nn.Module"):
+        forward_flops(lambda x: x, torch.zeros(2))
