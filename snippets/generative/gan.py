@@ -19,6 +19,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from snippets.common.checks import check_choice, check_positive, check_tensor
+from snippets.common.data import make_loader
+from snippets.common.train import fit
 from snippets.fundamentals.nn_basics import make_mlp
 
 
@@ -187,6 +189,29 @@ def gradient_penalty(
     return (grad.flatten(1).norm(dim=1) - 1).square().mean()
 
 
+def r1_penalty(
+    disc: nn.Module, real: torch.Tensor, labels: torch.Tensor | None = None
+) -> torch.Tensor:
+    """R1 penalty ``E ‖∇_x D(x)‖₂²`` on real samples (Mescheder, Geiger and Nowozin, 2018).
+
+    It punishes the discriminator's slope on the data itself. Near the
+    equilibrium, where the fakes sit on the data, a discriminator with a
+    steep slope there keeps pushing the generator past the data and back;
+    a flat one lets both settle. StyleGAN adds ``γ/2`` times it to the
+    loss of the non-saturating GAN. Unlike :func:`gradient_penalty` it
+    needs no fakes.
+
+    Shapes:
+        ``real`` ``[N, ...]`` → a scalar (differentiable with respect to the
+        discriminator's parameters).
+    """
+    check_tensor(real, "real", floating=True)
+    real = real.detach().requires_grad_(True)
+    scores = disc(real, labels) if labels is not None else disc(real)
+    (grad,) = torch.autograd.grad(scores.sum(), real, create_graph=True)
+    return grad.flatten(1).square().sum(dim=1).mean()
+
+
 class GanHistory(NamedTuple):
     """Loss of each network at every training step.
 
@@ -213,6 +238,9 @@ def train_gan(
     gp_weight: float = 10.0,
     device: torch.device | str = "cpu",
     seed: int = 0,
+    r1_weight: float = 0.0,
+    betas: tuple[float, float] | None = None,
+    average: torch.optim.swa_utils.AveragedModel | None = None,
 ) -> GanHistory:
     """Alternate discriminator and generator updates for ``steps`` rounds.
 
@@ -220,7 +248,11 @@ def train_gan(
     and a fresh fake batch, then one generator update. ``loss="gan"`` uses
     :func:`discriminator_loss`/:func:`generator_loss`; ``loss="wgan-gp"`` uses
     the critic loss ``E f(fake) − E f(real)`` plus ``gp_weight`` times
-    :func:`gradient_penalty`, and the generator loss ``−E f(fake)``. With
+    :func:`gradient_penalty`, and the generator loss ``−E f(fake)``.
+    ``r1_weight`` (``γ``, GAN loss only) adds ``γ/2`` times
+    :func:`r1_penalty` to the discriminator loss. Both networks use Adam
+    with ``betas``, by default the papers' choices: ``(0.5, 0.999)`` (DCGAN)
+    for the GAN loss, ``(0.0, 0.9)`` for WGAN-GP. With
     ``labels`` both networks are conditional: fakes get the labels of the
     real batch they are compared with.
 
@@ -231,6 +263,9 @@ def train_gan(
     check_tensor(data, "data", floating=True)
     check_positive(steps, "steps")
     check_positive(critic_steps, "critic_steps")
+    check_positive(r1_weight, "r1_weight", allow_zero=True)
+    if r1_weight > 0 and loss != "gan":
+        raise ValueError(f"r1_weight applies to loss='gan' only, got loss={loss!r}")
     if labels is not None and len(labels) != len(data):
         raise ValueError(
             f"labels must hold one label per sample, got {len(labels)} for {len(data)}"
@@ -238,7 +273,8 @@ def train_gan(
     rng = torch.Generator().manual_seed(seed)
     gen.to(device).train()
     disc.to(device).train()
-    betas = (0.5, 0.999) if loss == "gan" else (0.0, 0.9)  # the papers' choices
+    if betas is None:
+        betas = (0.5, 0.999) if loss == "gan" else (0.0, 0.9)  # the papers' choices
     opt_g = torch.optim.Adam(gen.parameters(), lr=lr, betas=betas)
     opt_d = torch.optim.Adam(disc.parameters(), lr=lr, betas=betas)
     history = GanHistory([], [], [])
@@ -256,6 +292,8 @@ def train_gan(
             real_scores, fake_scores = disc(real, y), disc(fake, y)
             if loss == "gan":
                 d_loss = discriminator_loss(real_scores, fake_scores)
+                if r1_weight > 0:
+                    d_loss = d_loss + r1_weight / 2 * r1_penalty(disc, real, y)
             else:
                 d_loss = fake_scores.mean() - real_scores.mean()
                 d_loss = d_loss + gp_weight * gradient_penalty(disc, real, fake, y, rng)
@@ -268,10 +306,14 @@ def train_gan(
         opt_g.zero_grad()
         g_loss.backward()
         opt_g.step()
+        if average is not None:  # e.g. an exponential moving average of the weights
+            average.update_parameters(gen)
         history.d_loss.append(d_loss.item())
         history.g_loss.append(g_loss.item())
         history.critic_gap.append((real_scores.mean() - fake_scores.mean()).item())
     gen.eval()
+    if average is not None:
+        average.eval()
     disc.eval()
     return history
 
@@ -319,3 +361,81 @@ def mode_coverage(
     counts = torch.bincount(mode[close], minlength=len(centers))
     covered = int((counts >= min_fraction * len(samples)).sum())
     return Coverage(counts, covered, close.float().mean().item())
+
+
+def digit_judge(
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    epochs: int = 30,
+    device: torch.device | str = "cpu",
+) -> nn.Sequential:
+    """A judge of generated 8×8 digits: an MLP classifier trained on real ones.
+
+    ``make_mlp([64, 128, 10], dropout=0.2)``, trained with cross-entropy and
+    Adam (lr ``1e-3``) for ``epochs`` passes over batches of 64 shuffled with
+    seed 0. It never sees a generated image, so its confidence on samples
+    measures how much they look like digits, and the spread of its labels
+    whether the generator draws every class. Its starting weights come from
+    the global random state: seed it first.
+
+    Shapes:
+        ``x_train`` ``[N, 1, 8, 8]`` or ``[N, 64]`` in ``[0, 1]``, ``y_train``
+        ``[N]`` → a module (on the CPU, in eval mode) from ``[M, 1, 8, 8]``
+        or ``[M, 64]`` to logits ``[M, 10]``.
+    """
+    check_tensor(x_train, "x_train", floating=True)
+    if x_train[0].numel() != 64 or len(x_train) != len(y_train):
+        raise ValueError(
+            f"x_train must be [N, 1, 8, 8] or [N, 64] with one label each, got "
+            f"{tuple(x_train.shape)} and {len(y_train)} labels"
+        )
+    judge = make_mlp([64, 128, 10], dropout=0.2)
+    fit(
+        judge,
+        make_loader(x_train, y_train, seed=0),
+        nn.CrossEntropyLoss(),
+        torch.optim.Adam(judge.parameters(), lr=1e-3),
+        epochs=epochs,
+        device=device,
+    )
+    return judge.cpu().eval()
+
+
+def judge_samples(judge: nn.Module, images: torch.Tensor) -> tuple[float, torch.Tensor]:
+    """What a classifier sees in generated images: its mean confidence and its labels.
+
+    The confidence is the mean over images of the largest softmax
+    probability; the counts are how many images receive each label. Blurry
+    samples give low confidence; a collapsed generator gives confident
+    labels of few classes.
+
+    Shapes:
+        ``images`` ``[N, ...]`` as ``judge`` takes them → (a number, counts
+        ``[num_classes]``).
+    """
+    check_tensor(images, "images", floating=True)
+    with torch.no_grad():
+        probs = judge(images).softmax(dim=1)
+    counts = torch.bincount(probs.argmax(dim=1), minlength=probs.shape[1])
+    return probs.max(dim=1).values.mean().item(), counts
+
+
+def nearest_distance(images: torch.Tensor, reference: torch.Tensor) -> float:
+    """Mean Euclidean distance from each image to its nearest image in ``reference``.
+
+    With held-out real images as ``reference`` it rewards samples that look
+    like real data the generator never saw, and punishes blur and noise.
+
+    Shapes:
+        ``images`` ``[N, ...]``, ``reference`` ``[M, ...]`` with the same
+        trailing sizes → a number.
+    """
+    check_tensor(images, "images", floating=True)
+    check_tensor(reference, "reference", floating=True)
+    if images.shape[1:] != reference.shape[1:]:
+        raise ValueError(
+            f"images and reference must have the same trailing sizes, got "
+            f"{tuple(images.shape)} and {tuple(reference.shape)}"
+        )
+    distances = torch.cdist(images.flatten(1).float(), reference.flatten(1).float())
+    return distances.min(dim=1).values.mean().item()

@@ -120,6 +120,7 @@ def modulated_conv2d(
     styles: torch.Tensor,
     demodulate: bool = True,
     eps: float = 1e-8,
+    grouped: bool = True,
 ) -> torch.Tensor:
     """StyleGAN2's convolution whose weights are scaled per sample by the style.
 
@@ -129,6 +130,13 @@ def modulated_conv2d(
     inputs give unit-variance outputs; it replaces instance normalization.
     Each sample has its own weights, so the batch is run as one *grouped*
     convolution with ``N`` groups. Padding keeps the size (odd kernels).
+
+    ``grouped=False`` computes the same numbers another way: scaling the
+    weights of input channel ``i`` by ``s_i`` equals scaling the input
+    channel itself, and demodulation multiplies each output channel by one
+    number per sample, so one ordinary convolution with the shared weights
+    sits between two scalings. It is faster where grouped convolutions are
+    slow, as on a CPU.
 
     Shapes:
         ``x`` ``[N, C_in, H, W]``, ``weight`` ``[C_out, C_in, k, k]``,
@@ -144,6 +152,12 @@ def modulated_conv2d(
             f"{tuple(weight.shape)} and {tuple(styles.shape)}"
         )
     c_out, k = weight.shape[0], weight.shape[-1]
+    if not grouped:
+        out = F.conv2d(x * styles[:, :, None, None], weight, padding=k // 2)
+        if demodulate:  # Σ_{i,k} (s_i w_{o,i,k})² = Σ_i s_i² Σ_k w²_{o,i,k}
+            norms = styles.square() @ weight.square().sum(dim=(2, 3)).T  # [N, C_out]
+            out = out * torch.rsqrt(norms + eps)[:, :, None, None]
+        return out
     per_sample = weight[None] * styles[:, None, :, None, None]  # [N, C_out, C_in, k, k]
     if demodulate:
         per_sample = per_sample * torch.rsqrt(
@@ -190,7 +204,9 @@ class StyleLayer(nn.Module):
     """(Up-sample ×2) → modulated 3×3 conv → noise → bias → LeakyReLU(0.2).
 
     The style is an affine map of ``w`` (one scale per input channel,
-    starting near 1).
+    starting near 1). The convolution runs as
+    ``modulated_conv2d(..., grouped=False)``: the same numbers as the grouped
+    form, in less time on a CPU.
 
     Shapes:
         ``x`` ``[N, c_in, H, W]``, ``w`` ``[N, w_dim]`` → ``[N, c_out, H', W']``
@@ -211,7 +227,7 @@ class StyleLayer(nn.Module):
     ) -> torch.Tensor:
         if self.upsample:
             x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
-        x = modulated_conv2d(x, self.weight, self.affine(w))
+        x = modulated_conv2d(x, self.weight, self.affine(w), grouped=False)
         x = self.noise(x, noise)
         return F.leaky_relu(x + self.bias[None, :, None, None], 0.2)
 
@@ -268,7 +284,7 @@ class SynthesisNetwork(nn.Module):
         for i, layer in enumerate(self.layers):
             x = layer(x, ws[:, i], noise[i])
         styles = self.to_rgb_affine(ws[:, -1])
-        rgb = modulated_conv2d(x, self.to_rgb, styles, demodulate=False)
+        rgb = modulated_conv2d(x, self.to_rgb, styles, demodulate=False, grouped=False)
         return rgb + self.rgb_bias[None, :, None, None]
 
 
@@ -305,6 +321,14 @@ def mix_styles(w1: torch.Tensor, w2: torch.Tensor, num_ws: int, crossover: int) 
 class StyleGenerator(nn.Module):
     """Mapping network + synthesis network, with optional style mixing.
 
+    ``mixing_prob`` is StyleGAN's *mixing regularization*: in training mode
+    that share of the calls without ``z2`` mixes in the ``w`` of a fresh
+    ``z`` from a random crossover in ``1 … num_ws − 1`` (one per batch), so
+    that no layer can count on the layers after it reading the same ``w``.
+    In eval mode a call without ``z2`` gives every layer the same ``w``.
+    :func:`snippets.generative.gan.train_gan` calls ``gen(z, None)`` (its
+    ``labels``, ``None`` here), so that loop trains this generator too.
+
     Shapes:
         ``z`` ``[N, latent_dim]`` (+ ``z2`` for mixing) → ``[N, out_channels, S, S]``.
     """
@@ -316,8 +340,13 @@ class StyleGenerator(nn.Module):
         mapping_layers: int = 4,
         channels: Sequence[int] = (32, 32, 16),
         out_channels: int = 1,
+        mixing_prob: float = 0.0,
     ) -> None:
         super().__init__()
+        check_positive(mixing_prob, "mixing_prob", allow_zero=True)
+        if mixing_prob > 1:
+            raise ValueError(f"mixing_prob must be in [0, 1], got {mixing_prob}")
+        self.latent_dim, self.mixing_prob = latent_dim, mixing_prob
         self.mapping = MappingNetwork(latent_dim, w_dim, mapping_layers)
         self.synthesis = SynthesisNetwork(w_dim, channels, out_channels)
 
@@ -330,6 +359,10 @@ class StyleGenerator(nn.Module):
     ) -> torch.Tensor:
         w1 = self.mapping(z)
         num_ws = self.synthesis.num_ws
+        mix = z2 is None and self.training and self.mixing_prob > 0
+        if mix and torch.rand(()).item() < self.mixing_prob:
+            z2 = torch.randn_like(z)
+            crossover = int(torch.randint(1, num_ws, ()))
         if z2 is None:
             ws = w1[:, None].expand(-1, num_ws, -1)
         else:

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 from hypothesis import given
@@ -7,10 +9,14 @@ from torch import nn
 from snippets.generative.gan import (
     Discriminator,
     Generator,
+    digit_judge,
     discriminator_loss,
     generator_loss,
     gradient_penalty,
+    judge_samples,
     mode_coverage,
+    nearest_distance,
+    r1_penalty,
     saturating_generator_loss,
     train_gan,
 )
@@ -101,6 +107,72 @@ def test_gradient_penalty_of_a_linear_critic():
         gradient_penalty(critic, torch.zeros(2, 3), torch.zeros(3, 3))
 
 
+def test_r1_penalty_of_a_linear_and_a_quadratic_discriminator():
+    """D(x) = w·x has gradient w, so R1 is ‖w‖²; D(x) = ‖x‖² has gradient 2x, so R1 is 4 E‖x‖²."""
+    disc = nn.Linear(3, 1)
+    with torch.no_grad():
+        disc.weight.copy_(torch.tensor([[2.0, -1.0, 2.0]]))
+    real = torch.randn(16, 3)
+    penalty = r1_penalty(lambda x: disc(x).squeeze(1), real)
+    torch.testing.assert_close(penalty, torch.tensor(9.0))
+    penalty.backward()  # differentiable with respect to the discriminator's weights
+    torch.testing.assert_close(disc.weight.grad, 2 * disc.weight)
+    assert real.grad is None and not real.requires_grad  # the data is left alone
+    quadratic = r1_penalty(lambda x: x.square().sum(dim=(1, 2)), real.reshape(16, 1, 3))
+    torch.testing.assert_close(quadratic, 4 * real.square().sum(1).mean())
+    with pytest.raises(TypeError, match="real must have a floating-point dtype"):
+        r1_penalty(disc, torch.zeros(2, 3, dtype=torch.int64))
+
+
+def test_train_gan_with_r1_and_betas():
+    data = torch.randn(64, 2)
+    histories = []
+    for r1_weight in (0.0, 10.0):
+        torch.manual_seed(0)
+        gen, disc = Generator(2, (2,), hidden=(8,)), Discriminator(2, hidden=(8,))
+        histories.append(train_gan(gen, disc, data, steps=3, batch_size=16, r1_weight=r1_weight))
+    # the same first batch and weights; the penalty only adds to the discriminator loss
+    assert histories[1].d_loss[0] > histories[0].d_loss[0]
+    torch.manual_seed(0)
+    gen, disc = Generator(2, (2,), hidden=(8,)), Discriminator(2, hidden=(8,))
+    other = train_gan(gen, disc, data, steps=3, batch_size=16, betas=(0.0, 0.99))
+    assert other.d_loss[0] == histories[0].d_loss[0]  # betas act from the first update on
+    assert other.d_loss[1:] != histories[0].d_loss[1:]
+
+
+def test_judge_samples_by_hand():
+    logits = torch.tensor([[0.0, 0.0, 0.0], [3.0, 0.0, 0.0], [0.0, 0.0, 50.0]])
+    confidence, counts = judge_samples(lambda images: logits, torch.zeros(3, 1, 8, 8))
+    top = torch.tensor([1 / 3, 1 / (1 + 2 * math.exp(-3)), 1.0])
+    assert confidence == pytest.approx(top.mean().item())
+    assert counts.tolist() == [2, 0, 1]  # a tie goes to the first class; class 1 is never seen
+    with pytest.raises(TypeError, match="images must have a floating-point dtype"):
+        judge_samples(lambda images: logits, torch.zeros(3, 64, dtype=torch.int64))
+
+
+def test_nearest_distance_by_hand():
+    reference = torch.tensor([[0.0, 0.0], [3.0, 4.0]])
+    images = torch.tensor([[0.0, 1.0], [3.0, 4.0], [6.0, 8.0]])
+    assert nearest_distance(images, reference) == pytest.approx((1.0 + 0.0 + 5.0) / 3)
+    assert nearest_distance(reference, reference) == 0.0
+    with pytest.raises(ValueError, match="same trailing sizes"):
+        nearest_distance(torch.zeros(2, 3), reference)
+
+
+def test_digit_judge_learns_real_digits():
+    from snippets.common.data import digits
+
+    torch.manual_seed(0)
+    data = digits()
+    judge = digit_judge(data.x_train, data.y_train, epochs=2)
+    assert not judge.training
+    with torch.no_grad():
+        accuracy = (judge(data.x_test).argmax(1) == data.y_test).float().mean()
+    assert accuracy > 0.8
+    with pytest.raises(ValueError, match=r"x_train must be \[N, 1, 8, 8\]"):
+        digit_judge(torch.zeros(4, 1, 4, 4), torch.zeros(4, dtype=torch.int64))
+
+
 def test_mode_coverage_counts_by_hand():
     centers = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
     samples = torch.tensor([[0.1, 0.0], [0.0, -0.1], [10.2, 0.0], [5.0, 5.0]])
@@ -147,3 +219,7 @@ def test_train_gan_bad_input():
         train_gan(gen, disc, torch.zeros(4, 2), steps=1, loss="hinge")
     with pytest.raises(ValueError, match="one label per sample"):
         train_gan(gen, disc, torch.zeros(4, 2), steps=1, labels=torch.zeros(3, dtype=torch.int64))
+    with pytest.raises(ValueError, match="r1_weight applies to loss='gan' only"):
+        train_gan(gen, disc, torch.zeros(4, 2), steps=1, loss="wgan-gp", r1_weight=1.0)
+    with pytest.raises(ValueError, match="r1_weight must be >= 0, got -1.0"):
+        train_gan(gen, disc, torch.zeros(4, 2), steps=1, r1_weight=-1.0)

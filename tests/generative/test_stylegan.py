@@ -1,9 +1,13 @@
+import math
+
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.nn import functional as F
 
+from snippets.generative.dcgan import DCGANDiscriminator
+from snippets.generative.gan import train_gan
 from snippets.generative.stylegan import (
     AdaIN,
     MappingNetwork,
@@ -88,14 +92,16 @@ def _modulated_conv_slow(x, weight, styles, demodulate):
     st.integers(1, 4),
     st.sampled_from([1, 3]),
     st.booleans(),
+    st.booleans(),
 )
-@settings(max_examples=25, deadline=None)
-def test_modulated_conv_equals_per_sample_convolutions(n, c_in, c_out, k, demodulate):
+@settings(max_examples=40, deadline=None)
+def test_modulated_conv_equals_per_sample_convolutions(n, c_in, c_out, k, demodulate, grouped):
+    """Both forms, the grouped convolution and the scaled inputs and outputs."""
     x = torch.randn(n, c_in, 5, 6, dtype=torch.float64)
     weight = torch.randn(c_out, c_in, k, k, dtype=torch.float64)
     styles = torch.randn(n, c_in, dtype=torch.float64)
     torch.testing.assert_close(
-        modulated_conv2d(x, weight, styles, demodulate),
+        modulated_conv2d(x, weight, styles, demodulate, grouped=grouped),
         _modulated_conv_slow(x, weight, styles, demodulate),
     )
 
@@ -131,9 +137,62 @@ def test_generator_shapes():
         latent_dim=8, w_dim=6, mapping_layers=2, channels=(8, 6, 4), out_channels=3
     )
     assert gen.synthesis.num_ws == 6 and gen.synthesis.resolution == 16
+    assert gen.latent_dim == 8
     assert gen(torch.randn(2, 8)).shape == (2, 3, 16, 16)
     with pytest.raises(ValueError, match=r"ws must be \[N, 6, 6\]"):
         gen.synthesis(torch.randn(2, 5, 6))
+    with pytest.raises(ValueError, match=r"mixing_prob must be in \[0, 1\], got 1.5"):
+        StyleGenerator(mixing_prob=1.5)
+    with pytest.raises(ValueError, match="mixing_prob must be >= 0, got -0.1"):
+        StyleGenerator(mixing_prob=-0.1)
+
+
+def test_mixing_regularization_mixes_in_training_only():
+    """In training every crossover occurs, layer 0 always reads z's w, the output always changes."""
+    torch.manual_seed(0)
+    gen = StyleGenerator(latent_dim=4, w_dim=5, mapping_layers=1, channels=(6, 4), mixing_prob=1.0)
+    z = torch.randn(3, 4)
+    noise = [torch.randn(3, 1, s, s) for s in (4, 8, 8)]  # the same noise for every run
+    outputs = []
+    hooks = [
+        layer.register_forward_hook(lambda module, args, out: outputs.append(out))
+        for layer in gen.synthesis.layers
+    ]
+    plain = gen.eval()(z, noise=noise)  # eval mode: one w for every layer
+    plain_layers, outputs[:] = list(outputs), []
+    gen.train()
+    crossovers = set()
+    for _ in range(30):
+        mixed = gen(z, noise=noise)
+        assert not torch.allclose(mixed, plain)  # toRGB, the last style, always reads z2
+        torch.testing.assert_close(outputs[0], plain_layers[0])  # the crossover is >= 1
+        changed = [not torch.allclose(a, b, atol=1e-5) for a, b in zip(outputs, plain_layers)]
+        crossovers.add(changed.index(True) if any(changed) else len(changed))
+        outputs[:] = []
+    assert crossovers == {1, 2, 3}
+    gen.mixing_prob = 0.0
+    torch.testing.assert_close(gen(z, noise=noise), plain)  # no mixing without the probability
+    for hook in hooks:
+        hook.remove()
+
+
+def test_train_gan_trains_a_style_generator():
+    torch.manual_seed(0)
+    gen = StyleGenerator(latent_dim=4, w_dim=5, mapping_layers=1, channels=(6, 4), mixing_prob=0.5)
+    disc = DCGANDiscriminator(image_size=8, channels=1, width=8)
+    before = [p.detach().clone() for p in gen.parameters()]
+    average = torch.optim.swa_utils.AveragedModel(
+        gen, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(0.5)
+    )
+    history = train_gan(
+        gen, disc, torch.rand(32, 1, 8, 8), steps=3, batch_size=8, r1_weight=1.0, average=average
+    )
+    assert len(history.d_loss) == 3 and all(map(math.isfinite, history.d_loss))
+    assert all(not torch.equal(a, b) for a, b in zip(before, gen.parameters()))
+    assert not gen.training and not average.training  # both left in eval mode
+    # the average was updated after each of the 3 generator steps and lags behind the weights
+    assert int(average.n_averaged) == 3
+    assert all(not torch.equal(a, b) for a, b in zip(average.module.parameters(), gen.parameters()))
 
 
 @pytest.mark.parametrize("crossover", [1, 3, 5])
