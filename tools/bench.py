@@ -1,19 +1,26 @@
 """Measure the build and the tests; print a Markdown table and write build/bench.md.
 
 Usage (``nox -s bench`` runs it): ``python tools/bench.py sphinx-build ARGS...``.
-It runs the given Sphinx command twice (cold, then warm with no change), reads
-each example's execution time from sphinx-gallery's JUnit XML, times
-``pytest``, and times greedy generation of the language-model chapter's model
-with and without its key/value cache (``python tools/bench.py --kv-cache``
-runs only that part).
+It times the creation of a fresh environment like the one ``nox -s docs``
+makes (a virtual environment in a temporary folder and the same install
+command, given by ``nox -s bench`` in ``T2T_BENCH_INSTALL``), runs the given
+Sphinx command twice (cold, then warm with no change), reads each example's
+execution time from sphinx-gallery's JUnit XML, times ``pytest`` and, within
+it, the smoke run of every example at its GPU sizes
+(``tests/test_gallery_smoke.py``), and times greedy generation of the
+language-model chapter's model with and without its key/value cache
+(``python tools/bench.py --kv-cache`` runs only that part).
 """
 
 from __future__ import annotations
 
 import os
 import platform
+import re
+import shlex
 import subprocess
 import sys
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -28,6 +35,44 @@ def timed(command: list[str]) -> float:
     start = time.perf_counter()
     subprocess.run(command, cwd=ROOT, check=True)
     return time.perf_counter() - start
+
+
+def fresh_environment() -> float | None:
+    """Seconds to create a virtual environment and run the docs session's install command."""
+    install = os.environ.get("T2T_BENCH_INSTALL")
+    if not install:
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "venv", folder], check=True)
+        pip = [str(Path(folder) / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+        for command in install.split(";"):  # several pip commands, as nox runs them
+            subprocess.run([*pip, *shlex.split(command)], cwd=ROOT, check=True)
+        return time.perf_counter() - start
+
+
+def smoke_times() -> tuple[float, list[tuple[str, float]]]:
+    """Wall time of the smoke run and the time of each example in it."""
+    start = time.perf_counter()
+    output = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--durations=0",
+            "tests/test_gallery_smoke.py",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    total = time.perf_counter() - start
+    pattern = r"([\d.]+)s call\s+\S+\[([\w./-]+)\]"
+    return total, [(name, float(t)) for t, name in re.findall(pattern, output)]
 
 
 def example_times() -> list[tuple[str, float]]:
@@ -91,19 +136,30 @@ def kv_cache_table(lengths: tuple[int, ...] = (32, 128, 448), prompt: int = 8) -
 
 
 def main(sphinx: list[str]) -> None:
+    environment = fresh_environment()
     cold = timed(sphinx)
     examples = example_times()
     warm = timed(sphinx)
     tests = timed([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"])
-    rows = [
-        ("device", device_name()),
-        ("torch", torch.__version__),
-        ("cold docs build", f"{cold:.1f} s"),
+    smoke, smoke_examples = smoke_times()
+    rows = [("device", device_name()), ("torch", torch.__version__)]
+    if environment is not None:
+        rows += [
+            ("fresh environment (venv and install)", f"{environment:.1f} s"),
+            ("cold docs build, environment included", f"{environment + cold:.1f} s"),
+        ]
+    rows += [
+        ("cold docs build, environment excluded", f"{cold:.1f} s"),
         ("warm docs rebuild (no change)", f"{warm:.1f} s"),
-        ("test suite", f"{tests:.1f} s"),
+        ("test suite (smoke run included)", f"{tests:.1f} s"),
+        ("smoke run alone (every example at its GPU sizes)", f"{smoke:.1f} s"),
         ("examples, total", f"{sum(t for _, t in examples):.1f} s"),
     ]
-    rows += [(f"example `{name}`", f"{t:.1f} s") for name, t in sorted(examples)]
+    smoke_by_name = {Path(name).stem: t for name, t in smoke_examples}
+    rows += [
+        (f"example `{name}`", f"{t:.1f} s (smoke {smoke_by_name.get(Path(name).stem, 0):.1f} s)")
+        for name, t in sorted(examples)
+    ]
     table = "| measure | value |\n| --- | --- |\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
     kv_cache = kv_cache_table()
     print("\n" + table + "\n\n" + kv_cache)

@@ -99,7 +99,7 @@ for name, model in models.items():
 # a one-cycle schedule (the scheduler steps after every batch). The CPU time
 # of each run is measured with ``time.process_time``; it varies a little
 # from machine to machine and run to run, the accuracies do not.
-epochs = preset(cpu=8, gpu=30, device=device)
+epochs = preset(cpu=8, gpu=30, device=device, smoke=1)
 train_loader = make_loader(x_train, data.y_train, batch_size=64, seed=0)
 results = {}
 for name, model in models.items():

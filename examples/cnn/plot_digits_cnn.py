@@ -40,7 +40,7 @@ print("train:", tuple(data.x_train.shape), " test:", tuple(data.x_test.shape), "
 # image's layout, so a stroke is recognized wherever it appears. On a GPU the
 # same script trains wider layers for longer.
 channels = preset(cpu=(16, 32), gpu=(64, 128), device=device)
-epochs = preset(cpu=15, gpu=40, device=device)
+epochs = preset(cpu=15, gpu=40, device=device, smoke=1)
 model = DigitsCNN(channels=channels, classes=10, dropout=0.3)
 print(model)
 with torch.device("meta"):  # shapes only: no memory, no random numbers drawn

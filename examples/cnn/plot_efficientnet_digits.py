@@ -56,7 +56,7 @@ print(model.features[2][0])  # the first MBConv of the second stage
 # Training with the site's ``fit`` loop: the learning rate follows one cycle
 # (warm up, then anneal towards zero; the scheduler steps after every batch)
 # and the model is evaluated on the test digits after every epoch.
-epochs = preset(cpu=8, gpu=20, device=device)
+epochs = preset(cpu=8, gpu=20, device=device, smoke=1)
 train_loader = make_loader(data.x_train, data.y_train, batch_size=128, seed=0)
 test_loader = make_loader(data.x_test, data.y_test, batch_size=512, shuffle=False)
 optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-2)

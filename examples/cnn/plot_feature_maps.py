@@ -70,7 +70,7 @@ plt.show()
 # structure: the first layer's 3×3 filters become stroke and edge
 # detectors, similar to the hand-made ones.
 channels = preset(cpu=(16, 32), gpu=(32, 64), device=device)
-epochs = preset(cpu=8, gpu=20, device=device)
+epochs = preset(cpu=8, gpu=20, device=device, smoke=1)
 model = DigitsCNN(channels=channels)
 history = fit(
     model,

@@ -103,7 +103,7 @@ print(f"test accuracy of the DDP-trained model after {steps} steps: {test_acc:.4
 # ``torch.compile`` needs a C++ compiler and a long first call on the CPU, so
 # it runs only on CUDA here.
 width = preset(cpu=256, gpu=4096, device=device)
-batch = preset(cpu=256, gpu=8192, device=device)
+batch = preset(cpu=256, gpu=8192, device=device, smoke=64)
 x = torch.randn(batch, 64, device=device)
 y = torch.randint(0, 10, (batch,), device=device)
 configs = {"float32": {}, "autocast bfloat16": {"autocast_dtype": torch.bfloat16}}
@@ -112,11 +112,12 @@ if device.type == "cuda":
     configs["torch.compile"] = {"compile_model": True}
     configs["torch.compile + bfloat16"] = {"compile_model": True, "autocast_dtype": torch.bfloat16}
 timings = {}
+timed_steps = preset(cpu=10, gpu=10, device=device, smoke=1)
 with torch_threads(1) if device.type == "cpu" else contextlib.nullcontext():
     for name, options in configs.items():
         torch.manual_seed(0)
         net = make_model((64, width, width, 10)).to(device)
-        timings[name] = step_time(net, x, y, steps=10, **options)
+        timings[name] = step_time(net, x, y, steps=timed_steps, **options)
 base = timings["float32"]
 print(f"{'configuration':26s} {'ms/step':>8s} {'speed-up':>9s}   ({device}, width {width})")
 for name, seconds in timings.items():

@@ -43,7 +43,7 @@ plt.show()
 # The model: flatten 64 pixels, one hidden layer with ReLU and dropout, ten
 # output logits. On a GPU the same script uses a wider layer and more epochs.
 hidden = preset(cpu=128, gpu=512, device=device)
-epochs = preset(cpu=30, gpu=60, device=device)
+epochs = preset(cpu=30, gpu=60, device=device, smoke=1)
 model = make_mlp([64, hidden, 10], dropout=0.2)
 print(model)
 print("parameters:", count_parameters(model))

@@ -44,7 +44,7 @@ print("train:", tuple(x_train.shape), " test:", tuple(x_test.shape), " device:",
 # Two models with the same shape, 64 → 128 → 8 → 128 → 64; the second one
 # corrupts its input while training. ``fit`` trains both: the loader yields
 # ``(image, image)`` pairs, so the loss compares the output with the input.
-epochs = preset(cpu=40, gpu=100, device=device)
+epochs = preset(cpu=40, gpu=100, device=device, smoke=1)
 hidden = preset(cpu=128, gpu=512, device=device)
 models, histories = {}, {}
 for name, noise_std in (("autoencoder", 0.0), ("denoising", 0.3)):

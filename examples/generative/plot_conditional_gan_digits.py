@@ -48,7 +48,7 @@ with torch.no_grad():
 latent = 16
 gen = Generator(latent, (1, 8, 8), hidden=(128, 256), num_classes=10, output="sigmoid")
 disc = Discriminator(64, hidden=(256, 128), num_classes=10)
-steps = preset(cpu=2000, gpu=8000, device=device)
+steps = preset(cpu=2000, gpu=8000, device=device, smoke=3)
 history = train_gan(
     gen, disc, data.x_train, steps, labels=data.y_train, batch_size=128, lr=1e-3, device=device
 )

@@ -64,7 +64,7 @@ scatter_row(snapshots, [f"t = {t + 1}" for t in shown], "Forward process: data â
 # error between the true and the predicted noise.
 model = NoisePredictor(2, hidden=preset(cpu=128, gpu=256, device=device), depth=3)
 untrained = NoisePredictor(2, hidden=preset(cpu=128, gpu=256, device=device), depth=3)
-steps = preset(cpu=3000, gpu=10_000, device=device)
+steps = preset(cpu=3000, gpu=10_000, device=device, smoke=3)
 losses = train_diffusion(model, data, schedule, steps, batch_size=128, lr=1e-2, device=device)
 smoothed = [sum(losses[i : i + 50]) / 50 for i in range(0, len(losses), 50)]
 plot_curves({"train": smoothed}, xlabel="step / 50", ylabel="noise MSE", title="DDPM loss")

@@ -40,7 +40,7 @@ with torch.no_grad():
 
 # %%
 # Train: one discriminator step, then one generator step, repeated.
-steps = preset(cpu=1000, gpu=4000, device=device)
+steps = preset(cpu=1000, gpu=4000, device=device, smoke=3)
 history = train_gan(gen, disc, data, steps, batch_size=256, lr=1e-3, device=device)
 gen = gen.cpu()
 with torch.no_grad():

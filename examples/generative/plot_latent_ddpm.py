@@ -47,7 +47,7 @@ fit(
     make_loader(data.x_train, data.x_train, batch_size=64),
     nn.MSELoss(),
     torch.optim.Adam(autoencoder.parameters(), lr=2e-3),
-    epochs=preset(cpu=30, gpu=60, device=device),
+    epochs=preset(cpu=30, gpu=60, device=device, smoke=1),
     device=device,
 )
 autoencoder.eval()
@@ -66,7 +66,7 @@ schedule = linear_schedule(200)
 hidden = preset(cpu=128, gpu=256, device=device)
 model = NoisePredictor(latent, hidden=hidden, depth=3)
 untrained = NoisePredictor(latent, hidden=hidden, depth=3)
-steps = preset(cpu=3000, gpu=10_000, device=device)
+steps = preset(cpu=3000, gpu=10_000, device=device, smoke=3)
 losses = train_diffusion(
     model, (codes - mean) / std, schedule, steps, batch_size=128, lr=2e-3, device=device
 )

@@ -42,7 +42,7 @@ print("train:", tuple(x_train.shape), " test:", tuple(x_test.shape), " device:",
 # differs. The code is as wide as the image (64 units), so without a penalty
 # nothing forces the units to specialize.
 target = 0.05
-epochs = preset(cpu=150, gpu=400, device=device)
+epochs = preset(cpu=150, gpu=400, device=device, smoke=1)
 models, histories = {}, {}
 for name, kl_weight in (("plain", 0.0), ("sparse", 3e-3)):
     torch.manual_seed(0)  # the same initial weights for both

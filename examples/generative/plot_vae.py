@@ -35,7 +35,7 @@ print("train:", tuple(x_train.shape), " test:", tuple(x_test.shape), " device:",
 # %%
 # The model and its training: ``vae_loss`` (the negative ELBO) has the
 # ``loss(outputs, targets)`` signature that ``fit`` expects.
-epochs = preset(cpu=60, gpu=150, device=device)
+epochs = preset(cpu=60, gpu=150, device=device, smoke=1)
 model = VAE((1, 8, 8), hidden=preset(cpu=256, gpu=512, device=device), latent=2)
 loader = make_loader(x_train, x_train, batch_size=64, seed=0)
 optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)

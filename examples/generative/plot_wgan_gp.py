@@ -43,7 +43,7 @@ centers = ring_centers(8, 2.0)
 # paper. The penalty weight is 0.1 rather than the paper's 10 for images:
 # the authors' own code for 2-D toy data uses 0.1, and at 10 this small run
 # learns much more slowly.
-steps = preset(cpu=1000, gpu=4000, device=device)
+steps = preset(cpu=1000, gpu=4000, device=device, smoke=100)
 runs = {}
 for name, kwargs in (
     ("GAN", {"loss": "gan", "batch_size": 256}),

@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from snippets.common.data import text_corpus
-from snippets.common.device import pick_device, preset
+from snippets.common.device import pick_device, preset, smoke_cut
 from snippets.common.plotting import use_style
 from snippets.common.seed import seed_everything
 from snippets.common.tokenizers import CharTokenizer
@@ -40,7 +40,7 @@ use_style()
 device = pick_device()
 text = text_corpus()
 split = int(0.9 * len(text))
-train_text, val_text = text[:split], text[split:]
+train_text, val_text = text[:split], smoke_cut(text[split:], 2_000)  # smoke run: a slice
 vocab_size = 512
 tokenizers = {
     "characters": CharTokenizer([train_text]),
@@ -68,7 +68,7 @@ print(f"character frequencies only: {unigram:.3f} bits/char")
 # longer training only learns the training text by heart.
 context = 64
 dim, layers = preset(cpu=(64, 2), gpu=(128, 2), device=device)
-steps = preset(cpu=250, gpu=400, device=device)
+steps = preset(cpu=250, gpu=400, device=device, smoke=5)
 batch_size = 32
 results = {}
 for name, tokenizer in tokenizers.items():

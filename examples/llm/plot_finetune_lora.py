@@ -21,7 +21,7 @@ import copy
 import matplotlib.pyplot as plt
 
 from snippets.common.data import text_corpus
-from snippets.common.device import pick_device, preset
+from snippets.common.device import pick_device, preset, smoke_cut
 from snippets.common.plotting import use_style
 from snippets.common.seed import seed_everything
 from snippets.common.tokenizers import CharTokenizer
@@ -38,6 +38,7 @@ device = pick_device()
 source_text, target_text = text_corpus(), shakespeare(["hamlet"])
 tokenizer = CharTokenizer([source_text, target_text])
 source, target = token_split(source_text, tokenizer), token_split(target_text, tokenizer)
+target = target._replace(val=smoke_cut(target.val, 2_000))  # smoke run: a slice
 print(f"source: the Python manual, {len(source_text):,} characters")
 print(
     f"target: Hamlet, {len(target.train):,} training and {len(target.val):,} validation characters"
@@ -50,8 +51,8 @@ print(f"vocabulary {len(tokenizer)}; unigram baseline on Hamlet: {unigram:.3f} n
 # with PyTorch's fused attention kernel.
 context = preset(cpu=64, gpu=128, device=device)
 dim, layers = preset(cpu=(64, 2), gpu=(256, 4), device=device)
-pretrain_steps = preset(cpu=300, gpu=600, device=device)  # more steps overfit the manual
-steps = preset(cpu=100, gpu=150, device=device)
+pretrain_steps = preset(cpu=300, gpu=600, device=device, smoke=4)  # more steps overfit the manual
+steps = preset(cpu=100, gpu=150, device=device, smoke=4)
 batch_size = 32
 sizes = dict(context=context, batch_size=batch_size, generator=generator, evals=4)
 

@@ -27,7 +27,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from snippets.common.data import text_corpus
-from snippets.common.device import pick_device, preset
+from snippets.common.device import pick_device, preset, smoke_cut
 from snippets.common.plotting import use_style
 from snippets.common.seed import seed_everything
 from snippets.common.tokenizers import CharTokenizer
@@ -43,6 +43,7 @@ device = pick_device()
 text = text_corpus()
 tokenizer = CharTokenizer([text])
 train_data, val_data = token_split(text, tokenizer)
+val_data = smoke_cut(val_data, 2_000)  # smoke run: a slice
 print(f"{len(text):,} characters, vocabulary {len(tokenizer)}, device {device}")
 unigram = unigram_loss(train_data, val_data, len(tokenizer))
 print(f"unigram baseline: {unigram:.3f} nats/char")
@@ -56,7 +57,7 @@ print(f"unigram baseline: {unigram:.3f} nats/char")
 # gets a wider hidden layer (``hidden``) until the two counts nearly match.
 context = preset(cpu=64, gpu=128, device=device)
 dim, layers, hidden = preset(cpu=(64, 2, 208), gpu=(256, 4, 768), device=device)
-steps = preset(cpu=300, gpu=600, device=device)  # more steps overfit this small text
+steps = preset(cpu=300, gpu=600, device=device, smoke=5)  # more steps overfit this small text
 batch_size = preset(cpu=32, gpu=64, device=device)
 fused = preset(cpu=False, gpu=True, device=device)
 model = ModernLM(len(tokenizer), dim, layers, heads=4, kv_heads=2, context=context, hidden=hidden)

@@ -30,7 +30,7 @@ print("train:", tuple(data.x_train.shape), " test:", tuple(data.x_test.shape), "
 # The network: 64 inputs → a hidden ReLU layer → 10 logits. Its weights are
 # plain tensors in two lists; nothing records a graph.
 hidden = preset(cpu=64, gpu=256, device=device)
-epochs = preset(cpu=50, gpu=80, device=device)
+epochs = preset(cpu=50, gpu=80, device=device, smoke=1)
 model = ScratchMLP([64, hidden, 10], seed=0)
 print("weights:", [tuple(w.shape) for w in model.weights])
 print("parameters:", sum(p.numel() for p in model.parameters()))

@@ -61,7 +61,7 @@ plt.show()
 # The adaptive methods (RMSProp, Adam) divide by a running gradient size, so
 # their learning rates live on a different scale from SGD's.
 data = digits(seed=0, flat=True)
-epochs = preset(cpu=20, gpu=40, device=device)
+epochs = preset(cpu=20, gpu=40, device=device, smoke=1)
 hidden = preset(cpu=64, gpu=256, device=device)
 initial = make_mlp([64, hidden, 10])
 test = [(data.x_test, data.y_test)]

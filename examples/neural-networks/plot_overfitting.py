@@ -57,7 +57,7 @@ print(
 # train full-batch with Adam; every 10 steps counts as an "epoch" for the
 # curves and for early stopping.
 width = preset(cpu=128, gpu=512, device=device)
-epochs = preset(cpu=60, gpu=100, device=device)
+epochs = preset(cpu=60, gpu=100, device=device, smoke=1)
 seed_everything(0)
 plain = make_mlp([64, width, width, 10])
 seed_everything(0)

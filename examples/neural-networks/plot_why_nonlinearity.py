@@ -38,7 +38,7 @@ x_train, y_train = data.x_train.to(device), data.y_train.to(device)
 # Two models with the same hidden width. ``make_mlp`` puts a ReLU between
 # its layers; the linear model is the same stack without it.
 hidden = preset(cpu=32, gpu=128, device=device)
-steps = preset(cpu=400, gpu=1000, device=device)
+steps = preset(cpu=400, gpu=1000, device=device, smoke=3)
 models = {
     "linear (no activation)": nn.Sequential(nn.Linear(2, hidden), nn.Linear(hidden, 2)),
     "one hidden ReLU layer": make_mlp([2, hidden, 2]),

@@ -49,7 +49,7 @@ config = DQNConfig(
     eval_seeds=(1, 2, 3),
     stop_at=-75.0,
 )
-steps = preset(cpu=25_000, gpu=50_000)
+steps = preset(cpu=25_000, gpu=50_000, smoke=300)
 history = train_dqn(q_net, env, steps, config, seed=0, eval_env=gym.make("Acrobot-v1"))
 print(f"trained for {history.steps} steps, {len(history.episode_returns)} episodes")
 print("validation means:", [int(r) for r in history.eval_returns])

@@ -37,7 +37,7 @@ print(q_net, "\nparameters:", count_parameters(q_net))
 # Train. Validation episodes use seeds 1-5; training resets start from seed 0.
 config = DQNConfig(stop_at=500.0)
 print(config)
-steps = preset(cpu=30_000, gpu=60_000)
+steps = preset(cpu=30_000, gpu=60_000, smoke=300)
 history = train_dqn(q_net, env, steps, config, seed=0, eval_env=gym.make("CartPole-v1"))
 print(f"trained for {history.steps} steps, {len(history.episode_returns)} episodes")
 print("validation means:", [int(r) for r in history.eval_returns])

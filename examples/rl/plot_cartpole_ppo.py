@@ -56,7 +56,7 @@ print(f"first 20 averaged {returns[:20].mean():.1f}, last 20 averaged {returns[-
 # %%
 # Evaluate the greedy policy (always the more likely action) on fresh
 # episodes with seeds from 10**6 on; training used the seed 0 stream.
-episodes_eval = preset(cpu=20, gpu=100)
+episodes_eval = preset(cpu=20, gpu=100, smoke=2)
 evaluation = evaluate_policy(agent.logits, make_cartpole(episodes_eval), seed=10**6)
 print("evaluation returns:", [int(r) for r in evaluation])
 

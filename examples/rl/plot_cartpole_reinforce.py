@@ -43,7 +43,7 @@ print(f"untrained greedy policy: mean return {random_returns.mean():.1f}")
 
 # %%
 # Train: 60 updates, each on a fresh batch of 16 episodes.
-iterations = preset(cpu=60, gpu=100)
+iterations = preset(cpu=60, gpu=100, smoke=2)
 curve = train_reinforce(policy, env, iterations=iterations, lr=0.01, gamma=0.99, seed=0)
 print(f"mean training return: first update {curve[0]:.1f}, last update {curve[-1]:.1f}")
 

@@ -34,7 +34,7 @@ print("V* from value iteration:     ", [round(v, 3) for v in best.values.tolist(
 
 # %%
 # TD(0) on the random policy, with a step size 1 / n^0.8 for a state's n-th visit.
-episodes = preset(cpu=3000, gpu=3000)  # tabular: the same on every device
+episodes = preset(cpu=3000, gpu=3000, smoke=20)  # tabular: the same on every device
 history = td0_prediction(mdp, uniform, gamma, episodes, alpha=1.0, decay=0.8, seed=0)
 td_error = (history[-1] - exact).abs().max().item()
 print(f"TD(0): largest error after {episodes} episodes: {td_error:.4f}")

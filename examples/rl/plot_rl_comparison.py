@@ -33,8 +33,8 @@ from snippets.rl.rollout import episode_curve
 
 seed_everything(0)
 use_style()
-budget = preset(cpu=40_000, gpu=60_000)
-seeds = preset(cpu=[0, 1, 2], gpu=[0, 1, 2, 3, 4])
+budget = preset(cpu=40_000, gpu=60_000, smoke=600)
+seeds = preset(cpu=[0, 1, 2], gpu=[0, 1, 2, 3, 4], smoke=[0])
 
 
 def run_reinforce(seed):

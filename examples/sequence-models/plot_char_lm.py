@@ -54,7 +54,7 @@ print("device:", device)
 # clipped to norm 1) and ``evaluate`` every 50 updates, instead of ``fit``.
 # On a GPU the same script trains a wider model for longer.
 hidden = preset(cpu=192, gpu=512, device=device)
-updates = preset(cpu=400, gpu=3000, device=device)
+updates = preset(cpu=400, gpu=3000, device=device, smoke=50)
 model = CharLM(len(tokenizer), embed=32, hidden=hidden).to(device)
 optimizer = torch.optim.Adam(model.parameters(), lr=4e-3)
 

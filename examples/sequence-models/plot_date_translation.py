@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from snippets.common.data import make_loader
-from snippets.common.device import pick_device, preset
+from snippets.common.device import pick_device, preset, smoke_cut
 from snippets.common.plotting import plot_curves, use_style
 from snippets.common.seed import seed_everything
 from snippets.common.tokenizers import CharTokenizer
@@ -41,6 +41,7 @@ seed_everything(0)
 use_style()
 device = pick_device()
 train_pairs, test_pairs = date_split(preset(cpu=3000, gpu=20000, device=device), 1000, seed=0)
+test_pairs = smoke_cut(test_pairs, 64)  # smoke run: a slice
 shared = {s for s, _ in train_pairs} & {s for s, _ in test_pairs}
 print("test sources that also occur in training:", len(shared))
 assert not shared, f"{len(shared)} test sources also occur in training"
@@ -59,7 +60,7 @@ for s, t in train_pairs[:4]:
 # scores the predictions against ``tgt[:, 1:]``), cross-entropy that ignores
 # padding, Adam, gradients clipped to norm 1. Then decode the test set
 # greedily and compare strings.
-epochs = 5
+epochs = preset(cpu=5, gpu=5, device=device, smoke=1)
 losses, accuracy, models = {}, {}, {}
 targets = [t for _, t in test_pairs]
 for name, attention in (("with attention", True), ("no attention", False)):

@@ -63,7 +63,7 @@ for name, values in norms.items():
 # SGD with learning rate 0.1; the only difference is ``max_grad_norm``, which
 # makes ``train_step`` call ``torch.nn.utils.clip_grad_norm_`` before every
 # update.
-updates = preset(cpu=400, gpu=800, device=device)
+updates = preset(cpu=400, gpu=800, device=device, smoke=20)
 x_train, y_train, x_test, y_test = recall_split(updates * 32, 1000, length=20, noise_tokens=4)
 seen = {tuple(row) for row in x_train.tolist()}
 assert not any(tuple(row) in seen for row in x_test.tolist()), "a test sequence is in training"

@@ -83,7 +83,7 @@ config = BertConfig(
     dropout=0.0,
     pad_id=bpe.pad_id,
 )
-epochs = preset(cpu=4, gpu=8, device=device)
+epochs = preset(cpu=4, gpu=8, device=device, smoke=1)
 
 
 def pretrain(masks: str, batch: int, lr: float) -> tuple[float, list[float]]:

@@ -85,7 +85,7 @@ print(f"parameters: {count_parameters(model):,}")
 # Adam's step, the same size for every weight, the embedding barely moves in
 # a short run, and this model learns far more slowly. The learning rate
 # rises for the first tenth of the steps, then decays to zero.
-epochs = preset(cpu=8, gpu=10, device=device)
+epochs = preset(cpu=8, gpu=10, device=device, smoke=1)
 batches = TaskBatches(src_train, tgt_train, task_ids(train_pairs), batch_size=16, seed=0)
 optimizer = torch.optim.Adafactor(model.parameters(), lr=3e-2)
 scheduler = torch.optim.lr_scheduler.OneCycleLR(

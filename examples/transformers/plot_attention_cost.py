@@ -38,7 +38,10 @@ use_style()
 device = pick_device()
 batch, heads, head_dim = 4, 4, 32
 lengths = preset(
-    cpu=[64, 128, 256, 512, 1024], gpu=[256, 512, 1024, 2048, 4096, 8192], device=device
+    cpu=[64, 128, 256, 512, 1024],
+    gpu=[256, 512, 1024, 2048, 4096, 8192],
+    device=device,
+    smoke=[256, 512],  # the GPU lengths' 4 GiB attention matrices do not fit a smoke run
 )
 
 

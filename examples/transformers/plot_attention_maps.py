@@ -62,7 +62,7 @@ def loss_fn(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 model = Reverser().to(device)
 optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-steps = preset(cpu=400, gpu=800, device=device)
+steps = preset(cpu=400, gpu=800, device=device, smoke=3)
 for step in range(1, steps + 1):
     x, y = batch(64)
     loss = train_step(model, (x.to(device), y.to(device)), loss_fn, optimizer)

@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from snippets.common.data import text_corpus
-from snippets.common.device import pick_device, preset
+from snippets.common.device import pick_device, preset, smoke_cut
 from snippets.common.plotting import use_style
 from snippets.common.seed import seed_everything
 from snippets.common.tokenizers import CharTokenizer
@@ -36,6 +36,7 @@ device = pick_device()
 text = text_corpus()
 tokenizer = CharTokenizer([text])
 train_data, val_data = token_split(text, tokenizer)
+val_data = smoke_cut(val_data, 2_000)  # smoke run: a slice
 print(f"{len(text):,} characters, vocabulary {len(tokenizer)}, device {device}")
 unigram = unigram_loss(train_data, val_data, len(tokenizer))
 print(f"unigram baseline: {unigram:.3f} nats/char")
@@ -46,7 +47,7 @@ print(f"unigram baseline: {unigram:.3f} nats/char")
 # (:func:`snippets.transformers.attention.use_fused_attention`) does the attention.
 context = preset(cpu=64, gpu=128, device=device)
 d_model, layers = preset(cpu=(64, 2), gpu=(256, 4), device=device)
-steps = preset(cpu=700, gpu=800, device=device)  # more steps overfit this small text
+steps = preset(cpu=700, gpu=800, device=device, smoke=6)  # more steps overfit this small text
 batch_size = preset(cpu=32, gpu=64, device=device)
 model = GPT(len(tokenizer), context, d_model=d_model, nhead=4, num_layers=layers, dropout=0.0)
 use_fused_attention(model, preset(cpu=False, gpu=True, device=device))  # PyTorch's kernel on GPU

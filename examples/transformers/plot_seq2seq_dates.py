@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from snippets.common.data import make_loader
-from snippets.common.device import pick_device, preset
+from snippets.common.device import pick_device, preset, smoke_cut
 from snippets.common.plotting import plot_curves, use_style
 from snippets.common.seed import seed_everything
 from snippets.common.tokenizers import CharTokenizer
@@ -39,6 +39,7 @@ use_style()
 device = pick_device()
 n_train = preset(cpu=18000, gpu=60000, device=device)
 train_pairs, test_pairs = date_split(n_train, 1000, seed=0)
+test_pairs = smoke_cut(test_pairs, 64)  # smoke run: a slice
 shared = {s for s, _ in train_pairs} & {s for s, _ in test_pairs}
 print(f"{len(train_pairs):,} training pairs, {len(test_pairs):,} held out")
 print("held-out sources that also occur in training:", len(shared))
@@ -77,7 +78,7 @@ print(f"parameters: {sum(p.numel() for p in model.parameters()):,}")
 # The optimizer follows the paper: Adam with β₂ = 0.98 and the warm-up
 # schedule (learning rate rising for 300 steps, then decaying), stepped after
 # every batch.
-epochs = preset(cpu=3, gpu=6, device=device)
+epochs = preset(cpu=3, gpu=6, device=device, smoke=1)
 batches = make_loader(src_train, tgt_train, batch_size=32, seed=0)
 optimizer = torch.optim.Adam(model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9)
 scheduler = warmup_scheduler(optimizer, d_model, warmup_steps=300, factor=1.0)

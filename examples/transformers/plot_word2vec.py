@@ -60,7 +60,7 @@ print(f"{len(tokens):,} words, vocabulary {len(itos)}, {len(centers):,} training
 # unigram distribution to the power 3/4, with the site's training loop; the
 # model computes its own loss, so ``loss_fn`` passes it through.
 dim = preset(cpu=48, gpu=128, device=device)
-epochs = preset(cpu=8, gpu=20, device=device)
+epochs = preset(cpu=8, gpu=20, device=device, smoke=1)
 batch_size = preset(cpu=512, gpu=4096, device=device)
 noise = noise_distribution(counts)
 batches = NegativeSamplingBatches(centers, contexts, noise, 5, batch_size, generator)
@@ -147,7 +147,7 @@ chars = CharTokenizer([text])
 char_ids = torch.tensor(chars.encode(text), dtype=torch.int64)
 gpt = GPT(len(chars), 32, d_model=32, nhead=4, num_layers=2, dropout=0.0).to(device)
 gpt_optimizer = torch.optim.AdamW(gpt.parameters(), lr=3e-3)
-for _ in range(preset(cpu=400, gpu=2000, device=device)):
+for _ in range(preset(cpu=400, gpu=2000, device=device, smoke=3)):
     inputs, targets = random_windows(char_ids, 32, 32, generator)
     last_loss = train_step(gpt, (inputs.to(device), targets.to(device)), lm_loss, gpt_optimizer)
 print(f"GPT next-character loss on its last batch: {last_loss:.3f} nats")

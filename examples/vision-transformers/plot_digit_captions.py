@@ -49,7 +49,7 @@ print("first caption:", caption_text(train_y[0]))
 # Model and training: teacher forcing (the decoder reads the true caption
 # shifted right) with the site's training loop.
 d_model = preset(cpu=64, gpu=128, device=device)
-epochs = preset(cpu=8, gpu=15, device=device)
+epochs = preset(cpu=8, gpu=15, device=device, smoke=1)
 model = Captioner((8, 24), patch_size=4, d_model=d_model, dim_feedforward=2 * d_model).to(device)
 print(f"parameters: {sum(p.numel() for p in model.parameters()):,}")
 optimizer = torch.optim.AdamW(model.parameters(), lr=2e-3)

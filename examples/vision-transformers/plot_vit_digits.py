@@ -69,7 +69,7 @@ plt.show()
 # encoder layers with four heads. The CNN (from the CNN chapter) reads the
 # original 8×8 images: its convolutions already assume that nearby pixels
 # belong together, which the ViT has to learn.
-epochs = preset(cpu=15, gpu=60, device=device)
+epochs = preset(cpu=15, gpu=60, device=device, smoke=1)
 dim = preset(cpu=64, gpu=128, device=device)
 vit = ViT(
     image_size=SIZE, patch_size=PATCH, dim=dim, depth=3, heads=4, mlp_dim=2 * dim, dropout=0.1

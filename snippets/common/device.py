@@ -3,21 +3,31 @@
 Examples run on a 2-core laptop by default and grow on a GPU. ``pick_device``
 chooses the best available backend; ``preset`` returns the size meant for it,
 so one script serves both without branches of its own.
+
+Smoke mode (``T2T_SMOKE=1``) checks the GPU sizes without a GPU: ``preset``
+returns the ``gpu`` value on every device, except for loop lengths, which pass
+a tiny ``smoke`` value so that the run takes seconds, and ``smoke_cut`` keeps
+a slice of a large evaluation set. The test suite runs every
+example this way (``tests/test_gallery_smoke.py``), with ``python -O`` so that
+the quality bars, which need the full training, are not asserted.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
 import torch
 
 T = TypeVar("T")
+S = TypeVar("S", bound=Sequence)
 
 #: Environment variable that forces a device, e.g. ``T2T_DEVICE=cpu``.
 DEVICE_ENV = "T2T_DEVICE"
+#: Environment variable that turns smoke mode on: ``T2T_SMOKE=1``.
+SMOKE_ENV = "T2T_SMOKE"
 _KINDS = ("cuda", "mps", "cpu")
 
 
@@ -53,14 +63,35 @@ def _available(kind: str) -> bool:
     return True
 
 
-def preset(cpu: T, gpu: T, device: torch.device | str | None = None) -> T:
+def smoke_mode() -> bool:
+    """Whether smoke mode is on: ``T2T_SMOKE`` is set to anything but ``""`` or ``"0"``."""
+    return os.environ.get(SMOKE_ENV, "") not in ("", "0")
+
+
+def preset(
+    cpu: T, gpu: T, device: torch.device | str | None = None, *, smoke: T | None = None
+) -> T:
     """Choose a size: ``cpu`` on the CPU, ``gpu`` on CUDA or MPS.
+
+    In smoke mode (:func:`smoke_mode`) the answer is ``smoke`` when given (a
+    loop length cut to a handful of steps), else ``gpu``, whatever the device.
 
     >>> preset(cpu=10, gpu=100, device="cpu")
     10
     """
+    if smoke_mode():
+        return gpu if smoke is None else smoke
     kind = torch.device(device).type if device is not None else pick_device().type
     return cpu if kind == "cpu" else gpu
+
+
+def smoke_cut(items: S, n: int) -> S:
+    """The first ``n`` of ``items`` in smoke mode, all of them otherwise.
+
+    For evaluation sets that would take longer than the smoke run's few
+    training steps: ``val_data = smoke_cut(val_data, 2_000)``.
+    """
+    return items[:n] if smoke_mode() else items
 
 
 def to_device(obj: T, device: torch.device | str) -> T:

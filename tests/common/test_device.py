@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from snippets.common.data import Split
-from snippets.common.device import pick_device, preset, to_device, torch_threads
+from snippets.common.device import pick_device, preset, smoke_cut, to_device, torch_threads
 
 
 def test_pick_device_defaults_to_cpu_here(monkeypatch):
@@ -73,3 +73,24 @@ def test_torch_threads_sets_and_restores_the_count():
     with pytest.raises(ValueError, match="n must be a positive int, got 0"):
         with torch_threads(0):
             pass
+
+
+def test_preset_in_smoke_mode_takes_gpu_sizes_and_smoke_lengths(monkeypatch):
+    monkeypatch.setenv("T2T_SMOKE", "1")
+    assert preset(cpu=1, gpu=2, device="cpu") == 2
+    assert preset(cpu=1, gpu=2, device="cpu", smoke=3) == 3
+    assert preset(cpu=(1, 1), gpu=(2, 2), smoke=None) == (2, 2)
+    monkeypatch.setenv("T2T_SMOKE", "0")
+    assert preset(cpu=1, gpu=2, device="cpu", smoke=3) == 1
+    monkeypatch.delenv("T2T_SMOKE")
+    assert preset(cpu=1, gpu=2, device="cpu", smoke=3) == 1
+    assert preset(cpu=1, gpu=2, device="cuda", smoke=3) == 2
+
+
+def test_smoke_cut_keeps_a_slice_only_in_smoke_mode(monkeypatch):
+    data = torch.arange(10)
+    monkeypatch.delenv("T2T_SMOKE", raising=False)
+    assert torch.equal(smoke_cut(data, 3), data)
+    monkeypatch.setenv("T2T_SMOKE", "1")
+    assert torch.equal(smoke_cut(data, 3), torch.arange(3))
+    assert smoke_cut("abcdef", 2) == "ab"
