@@ -30,14 +30,14 @@ from snippets.rl.dqn import DQNConfig, greedy_returns, make_q_network, train_dqn
 seed_everything(0)
 use_style()
 env = gym.make("CartPole-v1")
-q_net = make_q_network(obs_dim=4, actions=2, hidden=(64, 64))
+q_net = make_q_network(obs_dim=4, actions=2, hidden=(128, 128))
 print(q_net, "\nparameters:", count_parameters(q_net))
 
 # %%
 # Train. Validation episodes use seeds 1-5; training resets start from seed 0.
 config = DQNConfig(stop_at=500.0)
 print(config)
-steps = preset(cpu=30_000, gpu=60_000, smoke=300)
+steps = preset(cpu=50_000, gpu=80_000, smoke=300)
 history = train_dqn(q_net, env, steps, config, seed=0, eval_env=gym.make("CartPole-v1"))
 print(f"trained for {history.steps} steps, {len(history.episode_returns)} episodes")
 print("validation means:", [int(r) for r in history.eval_returns])
