@@ -13,17 +13,21 @@ and ends with one more sentinel. From Raffel et al.::
 The input is shorter than the original and the target much shorter, which
 makes pretraining cheaper than predicting every token.
 :func:`noise_mask` draws which tokens are dropped, :func:`corrupt` applies a
-mask, :func:`span_corruption` does both and :func:`restore` undoes it.
+mask, :func:`span_corruption` does both and :func:`restore` undoes it;
+:func:`corrupt_ids` corrupts a batch of token ids, ready for a model.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TypeVar
 
 import torch
 
-from snippets.common.checks import check_positive
+from snippets.common.checks import check_positive, check_tensor
+
+T = TypeVar("T")
 
 SENTINEL = "<extra_id_{}>"
 _SENTINEL = re.compile(r"<extra_id_(\d+)>")
@@ -90,17 +94,22 @@ def noise_mask(
     return mask
 
 
-def corrupt(tokens: Sequence[str], mask: Sequence[bool]) -> tuple[list[str], list[str]]:
+def corrupt(
+    tokens: Sequence[T], mask: Sequence[bool], sentinels: Sequence[T] | None = None
+) -> tuple[list[T], list[T]]:
     """Replace each run of masked tokens by a sentinel; return ``(input, target)``.
 
     The input keeps the unmasked tokens, with ``<extra_id_k>`` where the
     ``k``-th masked run was. The target is ``<extra_id_k>`` followed by that
     run, for every run, then one final sentinel that closes the last run.
+    ``sentinels`` replaces the strings ``<extra_id_k>`` by tokens of one's
+    own, ``sentinels[k]`` for the ``k``-th (token ids, say); it needs one more
+    entry than there are runs.
 
     Raises:
         TypeError: if ``tokens`` is a plain string or ``mask`` holds a non-bool.
-        ValueError: if ``tokens`` and ``mask`` differ in length or a token is
-            already a sentinel.
+        ValueError: if ``tokens`` and ``mask`` differ in length, a token is
+            already a sentinel, or ``sentinels`` is too short.
     """
     if isinstance(tokens, str):
         raise TypeError("tokens must be a sequence of tokens, got a str (split it first)")
@@ -110,22 +119,73 @@ def corrupt(tokens: Sequence[str], mask: Sequence[bool]) -> tuple[list[str], lis
         )
     if not all(isinstance(m, bool) for m in mask):
         raise TypeError("mask must hold bools only")
-    if any(_SENTINEL.fullmatch(t) for t in tokens):
-        raise ValueError("tokens must not contain sentinel tokens <extra_id_k>")
-    inputs: list[str] = []
-    targets: list[str] = []
+    if sentinels is None:
+        mark = sentinel
+        if any(isinstance(t, str) and _SENTINEL.fullmatch(t) for t in tokens):
+            raise ValueError("tokens must not contain sentinel tokens <extra_id_k>")
+    else:
+        runs = sum(m and (i == 0 or not mask[i - 1]) for i, m in enumerate(mask))
+        if len(sentinels) < runs + 1:
+            raise ValueError(
+                f"sentinels must hold one more token than the {runs} masked runs, "
+                f"{runs + 1}, got {len(sentinels)}"
+            )
+        if set(tokens) & set(sentinels):
+            raise ValueError("tokens must not contain any of the sentinels")
+        mark = sentinels.__getitem__
+    inputs: list[T] = []
+    targets: list[T] = []
     spans = 0
     for i, (token, dropped) in enumerate(zip(tokens, mask)):
         if dropped:
             if i == 0 or not mask[i - 1]:  # a new span starts
-                inputs.append(sentinel(spans))
-                targets.append(sentinel(spans))
+                inputs.append(mark(spans))
+                targets.append(mark(spans))
                 spans += 1
             targets.append(token)
         else:
             inputs.append(token)
-    targets.append(sentinel(spans))  # closes the last span
+    targets.append(mark(spans))  # closes the last span
     return inputs, targets
+
+
+def corrupt_ids(
+    ids: torch.Tensor,
+    sentinel_ids: Sequence[int],
+    noise_density: float = 0.15,
+    mean_span_length: float = 3.0,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Span corruption of a batch of token ids, with a new :func:`noise_mask` for every row.
+
+    ``sentinel_ids[k]`` is the id of ``<extra_id_k>`` (T5 gives its sentinels
+    the last ids of the vocabulary). How many tokens and spans are dropped
+    depends only on the length, so every row of the batch gives an input and
+    a target of the same lengths.
+
+    Shapes:
+        ``ids`` ``[N, L]`` (int64, ``L >= 2``) → ``(inputs [N, L − noise +
+        spans], targets [N, noise + spans + 1])``.
+
+    Raises:
+        TypeError: if ``ids`` is not an int64 tensor.
+        ValueError: if ``ids`` is not 2-D, holds a sentinel id, or there are
+            fewer sentinel ids than spans + 1; as :func:`noise_mask` otherwise.
+    """
+    check_tensor(ids, "ids", ndim=2, dtype=torch.int64)
+    sentinel_ids = [int(i) for i in sentinel_ids]
+    rows = [
+        corrupt(
+            row,
+            noise_mask(len(row), noise_density, mean_span_length, generator),
+            sentinel_ids,
+        )
+        for row in ids.tolist()
+    ]
+    if not rows:
+        raise ValueError(f"ids must hold at least one row, got shape {tuple(ids.shape)}")
+    inputs, targets = zip(*rows)
+    return torch.tensor(inputs, dtype=torch.int64), torch.tensor(targets, dtype=torch.int64)
 
 
 def span_corruption(

@@ -11,12 +11,15 @@ from hypothesis import strategies as st
 
 from snippets.transformer_family.span_corruption import (
     corrupt,
+    corrupt_ids,
     noise_mask,
     restore,
     sentinel,
     span_corruption,
 )
 
+DENSITIES = st.floats(0.05, 0.5)  # the share of tokens dropped
+SEEDS = st.integers(0, 10_000)
 SENTENCE = "Thank you for inviting me to your party last week .".split()
 
 
@@ -41,6 +44,44 @@ def test_hand_made_masks(mask, inputs, targets):
     assert (" ".join(got_inputs), " ".join(got_targets)) == (inputs, targets)
 
 
+def test_own_sentinels_replace_the_strings():
+    inputs, targets = corrupt([5, 6, 7, 8], [False, True, False, True], sentinels=[90, 91, 92])
+    assert (inputs, targets) == ([5, 90, 7, 91], [90, 6, 91, 8, 92])
+
+
+def test_corrupt_ids_by_hand():
+    # 20 tokens: 3 dropped in one span, as in the test below, for every row
+    ids = torch.arange(10, 30).repeat(2, 1)
+    sentinels = [100, 101]
+    inputs, targets = corrupt_ids(ids, sentinels, generator=torch.Generator().manual_seed(0))
+    assert inputs.shape == (2, 18) and targets.shape == (2, 5)
+    assert inputs.dtype == targets.dtype == torch.int64
+    for row_in, row_out in zip(inputs.tolist(), targets.tolist()):
+        assert row_in.count(100) == 1 and 101 not in row_in
+        at = row_in.index(100)
+        assert row_out == [100, *range(10 + at, 13 + at), 101]  # the three tokens it hid
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 5), st.integers(2, 80), DENSITIES, SEEDS)
+def test_corrupt_ids_is_corrupt_row_by_row(rows, length, density, seed):
+    ids = torch.randint(0, 50, (rows, length), generator=torch.Generator().manual_seed(seed))
+    sentinels = list(range(50, 50 + length))
+    inputs, targets = corrupt_ids(
+        ids, sentinels, density, 3.0, generator=torch.Generator().manual_seed(seed)
+    )
+    generator = torch.Generator().manual_seed(seed)
+    names = {i: sentinel(k) for k, i in enumerate(sentinels)}
+    for row, row_in, row_out in zip(ids.tolist(), inputs.tolist(), targets.tolist()):
+        mask = noise_mask(length, density, 3.0, generator)
+        assert (row_in, row_out) == corrupt(row, mask, sentinels)
+        words = [f"w{t}" for t in row]
+        restored = restore(
+            [names.get(t, f"w{t}") for t in row_in], [names.get(t, f"w{t}") for t in row_out]
+        )
+        assert restored == words
+
+
 def test_noise_mask_of_twenty_tokens_drops_three_in_one_span():
     mask = noise_mask(20, generator=torch.Generator().manual_seed(0))
     assert sum(mask) == 3  # round(20 · 0.15), in round(3 / 3) = 1 span
@@ -53,12 +94,7 @@ def _runs(mask):
 
 
 @settings(max_examples=80, deadline=None)
-@given(
-    length=st.integers(2, 300),
-    density=st.floats(0.05, 0.5),
-    mean=st.floats(1.0, 6.0),
-    seed=st.integers(0, 10_000),
-)
+@given(st.integers(2, 300), DENSITIES, st.floats(1.0, 6.0), SEEDS)
 def test_span_corruption_invariants(length, density, mean, seed):
     tokens = [f"w{i}" for i in range(length)]
     gen = torch.Generator().manual_seed(seed)
@@ -117,3 +153,17 @@ def test_bad_input():
         restore(["a", "<extra_id_1>"], ["<extra_id_1>", "b"])
     with pytest.raises(ValueError, match="index must be >= 0"):
         sentinel(-1)
+    with pytest.raises(ValueError, match="one more token than the 2 masked runs, 3, got 2"):
+        corrupt([1, 2, 3], [True, False, True], sentinels=[8, 9])
+    with pytest.raises(ValueError, match="must not contain any of the sentinels"):
+        corrupt([1, 9, 3], [True, False, False], sentinels=[8, 9])
+    with pytest.raises(ValueError, match="must not contain any of the sentinels"):
+        corrupt_ids(torch.tensor([[1, 2, 9, 4]]), [8, 9])
+    with pytest.raises(ValueError, match="one more token than"):
+        corrupt_ids(torch.arange(100)[None], [200])  # 15 tokens in 5 spans
+    with pytest.raises(TypeError, match="ids"):
+        corrupt_ids(torch.zeros(2, 4), [8, 9])
+    with pytest.raises(ValueError, match="ids"):
+        corrupt_ids(torch.zeros(4, dtype=torch.int64), [8, 9])
+    with pytest.raises(ValueError, match="at least one row"):
+        corrupt_ids(torch.zeros(0, 4, dtype=torch.int64), [8, 9])
