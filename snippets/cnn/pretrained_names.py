@@ -14,11 +14,10 @@ VGG, GoogLeNet, Inception-v3 and MobileNetV2 keep names that follow the
 explanation of their blocks (VGG's blocks of 3×3 convolutions, GoogLeNet's
 branches named by kernel size, one inverted-residual class for both
 MobileNets), and :func:`from_torchvision` renames torchvision's keys to
-theirs. Nothing here downloads anything; the reader brings the file::
+theirs, and :func:`load_torchvision_file` reads a file and loads it. Nothing
+here downloads anything; the reader brings the file::
 
-    state = torch.load("vgg16.pth", map_location="cpu", weights_only=True)
-    model = vgg16()
-    model.load_state_dict(from_torchvision(state, "vgg16"))
+    model = load_torchvision_file(vgg16(), "vgg16.pth", "vgg16")
 """
 
 from __future__ import annotations
@@ -26,7 +25,12 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
+from os import PathLike
+from pathlib import Path
 from typing import TypeVar
+
+import torch
+from torch import nn
 
 from snippets.cnn.vgg import CONFIGS
 
@@ -218,3 +222,32 @@ def from_torchvision(state_dict: Mapping[str, T], arch: str) -> OrderedDict[str,
     else:  # ResNet, DenseNet, MobileNetV3: torchvision's names already
         return OrderedDict(items)
     return OrderedDict((rename(key), value) for key, value in items)
+
+
+def load_torchvision_file(model: nn.Module, path: str | PathLike, arch: str) -> nn.Module:
+    """Load torchvision's weight file for ``arch`` from ``path`` into ``model``.
+
+    Reads the file on the CPU with ``weights_only=True`` (tensors only, no
+    pickled code), renames its keys with :func:`from_torchvision`, loads them
+    strictly (every tensor present, none left over, every shape right) and
+    returns ``model`` in evaluation mode. ``model`` is the matching builder's
+    network: ``vgg16()``, ``googlenet(aux_heads=True)``, ``resnet50()``…
+
+    Raises:
+        TypeError: if ``model`` is not an ``nn.Module``.
+        FileNotFoundError: if there is no file at ``path`` (nothing is downloaded).
+        ValueError: if ``arch`` is unknown or the file holds another network's names.
+        RuntimeError: from ``load_state_dict``, if a tensor is missing or misshapen.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    if arch not in ARCHS:  # before reading a large file
+        raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"path: no weights file at {str(path)!r}; save torchvision's {arch} file there first"
+        )
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    model.load_state_dict(from_torchvision(state, arch), strict=True)
+    return model.eval()

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from snippets.cnn.densenet import DenseNet, densenet121
 from snippets.cnn.inception import googlenet, inception_v3
 from snippets.cnn.mobilenet import mobilenet_v2, mobilenet_v3_large
-from snippets.cnn.pretrained_names import ARCHS, from_torchvision
+from snippets.cnn.pretrained_names import ARCHS, from_torchvision, load_torchvision_file
 from snippets.cnn.resnet import resnet18, resnet50, resnet101
 from snippets.cnn.vgg import CONFIGS, VGG, vgg16, vgg19
 
@@ -667,3 +667,36 @@ def test_from_torchvision_bad_input():
         from_torchvision({"Mixed_8a.branch1x1.conv.weight": None}, "inception_v3")
     with pytest.raises(ValueError, match="'fc.weight' is not a torchvision mobilenet_v2 name"):
         from_torchvision({"fc.weight": None}, "mobilenet_v2")
+
+
+@pytest.mark.parametrize("arch", ["vgg16", "mobilenet_v2"])
+def test_a_torchvision_file_on_disk_loads_and_gives_torchvision_outputs(arch, tmp_path):
+    build, names, forward, side = ROUND_TRIPS[arch]
+    state = random_state(names(), seed=3)
+    path = tmp_path / f"{arch}.pth"
+    torch.save(state, path)
+    model = build().train()
+    assert load_torchvision_file(model, path, arch) is model
+    assert not model.training  # ready to classify
+    x = torch.randn(2, 3, side, side, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), forward(Reads(state), x))
+
+
+def test_load_torchvision_file_bad_input(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"path: no weights file at .*missing\.pth"):
+        load_torchvision_file(resnet18(), tmp_path / "missing.pth", "resnet18")
+    with pytest.raises(TypeError, match="model must be an nn.Module, got dict"):
+        load_torchvision_file({}, tmp_path / "missing.pth", "resnet18")
+    with pytest.raises(ValueError, match=r"arch must be one of .*got 'resnet34'"):
+        load_torchvision_file(resnet18(), tmp_path / "missing.pth", "resnet34")
+    # a file of another network: its names are not VGG-16's
+    other = tmp_path / "mobilenet_v2.pth"
+    torch.save(random_state(mobilenet_v2_names()), other)
+    with pytest.raises(ValueError, match="is not a torchvision vgg16 name"):
+        load_torchvision_file(VGG(width=1 / 16, hidden=32), other, "vgg16")
+    # the right names at the wrong sizes: load_state_dict's own error
+    thin_file = tmp_path / "thin.pth"
+    torch.save(random_state(vgg_names(thin(VGG16), hidden=32)), thin_file)
+    with pytest.raises(RuntimeError, match="size mismatch"):
+        load_torchvision_file(VGG(width=1 / 8, hidden=32), thin_file, "vgg16")
