@@ -68,7 +68,7 @@ suppress_warnings = ["config.cache"]  # sphinx-gallery's config holds functions
 nitpicky = True
 nitpick_ignore_regex = [
     (r"py:(class|obj|data|exc)", r"(?!snippets\.).*"),
-    (r"py:(class|obj)", r"snippets(\.\w+)+\.T"),  # type variables
+    (r"py:(class|obj)", r"snippets(\.\w+)+\.[A-Z]"),  # type variables: one capital letter
 ]
 
 # -- MyST and myst-nb ----------------------------------------------------------

@@ -35,7 +35,7 @@ def check_ids(ids: object, name: str, vocab: int) -> torch.Tensor:
     check_tensor(ids, name, ndim=2, dtype=torch.int64)
     if ids.shape[1] == 0:
         raise ValueError(f"{name} must hold at least one position, got shape {tuple(ids.shape)}")
-    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocab):
+    if not ids.is_meta and ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocab):
         raise ValueError(
             f"{name} must hold ids from 0 to {vocab - 1} (the vocabulary), got ids from "
             f"{int(ids.min())} to {int(ids.max())}"

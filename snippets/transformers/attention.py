@@ -83,9 +83,11 @@ def scaled_dot_product_attention(
             blocked = attn_mask == float("-inf")
     weights = torch.softmax(scores, dim=-1)
     if attn_mask is not None:
-        empty_row = blocked.all(dim=-1, keepdim=True)  # a query that may read no key
-        if empty_row.any():  # its softmax is 0/0 = NaN: give it zero weights instead
-            weights = weights.masked_fill(empty_row, 0.0)
+        # a query that may read no key has softmax 0/0 = NaN: give it zero weights
+        # instead (always filled: asking first whether any row is empty would
+        # wait for a GPU to answer)
+        empty_row = blocked.all(dim=-1, keepdim=True)
+        weights = weights.masked_fill(empty_row, 0.0)
     return weights @ value, weights
 
 

@@ -22,13 +22,16 @@ def check_token_ids(ids: object, name: str, vocab_size: int) -> torch.Tensor:
 
     An id outside the vocabulary would otherwise fail inside ``nn.Embedding``
     with an ``IndexError`` (on a GPU, a device-side assert). ``N`` and ``T``
-    may be 0.
+    may be 0. Ids on the ``meta`` device have shapes but no values, so only
+    their shape and dtype are checked.
 
     Raises:
         TypeError: if ``ids`` is not an int64 tensor.
         ValueError: if ``ids`` is not 2-D or holds an id out of range.
     """
     check_tensor(ids, name, ndim=2, dtype=torch.int64)
+    if ids.is_meta:
+        return ids
     if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocab_size):
         raise ValueError(
             f"{name} must hold ids from 0 to {vocab_size - 1} (the vocabulary), got ids "
