@@ -13,7 +13,8 @@ epochs over a GPU-sized data set stay short.
 
 Each example runs in a process of its own, forked from a server that has
 imported torch, matplotlib and the snippets once (``multiprocessing``'s
-forkserver), so an example costs its own work and not an interpreter start.
+forkserver), so an example costs its own work and not an interpreter start;
+as many run at once as there are cores (``T2T_SMOKE_JOBS`` overrides it).
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ import inspect
 import itertools
 import multiprocessing
 import os
+import pkgutil
 import queue
 import sys
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +41,16 @@ TIMEOUT_S = int(
 )  # generous: a hung example fails instead of stalling the suite
 SMOKE_BATCHES = 3
 REAL_FIT: Any = None  # the real fit, kept by each child before it patches in smoke_fit
-PRELOAD = ["torch", "matplotlib.pyplot", "snippets.common.train", "snippets.common.plotting"]
+#: examples run at once, one thread each (T2T_SMOKE_JOBS=1: one after another)
+JOBS = max(1, int(os.environ.get("T2T_SMOKE_JOBS", os.cpu_count() or 1)))
+#: imported once by the fork server: torch, its compiler front end (which the
+#: optimizers import on first use), matplotlib and every snippets module
+PRELOAD = [
+    "torch",
+    "torch._dynamo",
+    "matplotlib.pyplot",
+    *sorted(m.name for m in pkgutil.walk_packages([str(ROOT / "snippets")], "snippets.")),
+]
 
 
 def cut_batches(batches: Iterable[Any] | None) -> list[Any] | None:
@@ -101,22 +113,43 @@ def test_every_example_is_collected():
     assert chapters == folders, f"chapters without examples: {sorted(folders - chapters)}"
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: f"{p.parent.name}/{p.stem}")
-def test_example_runs_at_gpu_sizes(path: Path, context, tmp_path: Path) -> None:
+def run_in_child(context, path: Path, workdir: str) -> str | None:
+    """Run one example in a forked child; ``None`` if it passed, else what went wrong."""
     errors = context.Queue()
-    process = context.Process(target=run_example, args=(str(path), str(tmp_path), errors))
+    process = context.Process(target=run_example, args=(str(path), workdir, errors))
     process.start()
     process.join(TIMEOUT_S)
     if process.is_alive():
         process.kill()
         process.join()
-        pytest.fail(f"{path.name} ran longer than {TIMEOUT_S} s in smoke mode")
+        return f"{path.name} ran longer than {TIMEOUT_S} s in smoke mode"
     if process.exitcode != 0:
         try:
             message = errors.get(timeout=5)
         except queue.Empty:  # killed by a signal: no traceback was sent
             message = f"exit code {process.exitcode}"
-        pytest.fail(f"{path.name} failed in smoke mode:\n{message}")
+        return f"{path.name} failed in smoke mode:\n{message}"
+    return None
+
+
+@pytest.fixture(scope="module")
+def runs(context, tmp_path_factory) -> Iterator[dict[Path, Future]]:
+    """Every example, started at once on :data:`JOBS` workers; each test waits for its own."""
+    with ThreadPoolExecutor(max_workers=JOBS) as pool:
+        futures = {
+            path: pool.submit(run_in_child, context, path, str(tmp_path_factory.mktemp(path.stem)))
+            for path in EXAMPLES
+        }
+        yield futures
+        for future in futures.values():
+            future.cancel()  # after a failure with -x: do not start the rest
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_example_runs_at_gpu_sizes(path: Path, runs) -> None:
+    problem = runs[path].result()
+    if problem is not None:
+        pytest.fail(problem)
 
 
 def test_smoke_fit_trains_on_a_few_batches_an_epoch(monkeypatch):
