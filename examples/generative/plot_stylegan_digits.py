@@ -185,7 +185,7 @@ for k, image in enumerate(mixed):
     axes[k // 5 + 1, k % 5 + 1].imshow(image[0], cmap="gray_r", vmin=0, vmax=1)
 axes[0, 1].set_title("fine source →", loc="left", fontsize=9)
 axes[1, 0].set_title("coarse source ↓", loc="left", fontsize=9)
-fig.suptitle(f"Style mixing: layers < {crossover} from the row, the rest from the column")
+fig.suptitle(f"Style mixing: layers 0 to {crossover - 1} from the row, the rest from the column")
 plt.show()
 
 # %%
