@@ -37,3 +37,28 @@ def _seed_and_close_figures():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+SMOKE_MODULE = pytest.StashKey[object]()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the selected examples' smoke runs now, to run beside the other tests.
+
+    On two cores the suite's own tests take one and the examples (at their GPU
+    sizes, ``tests/test_gallery_smoke.py``) share both; waiting for the
+    examples until pytest reaches their module would leave a core idle.
+    """
+    smoke = [
+        item for item in session.items if item.originalname == "test_example_runs_at_gpu_sizes"
+    ]
+    if smoke and not session.config.option.collectonly:
+        module = smoke[0].module
+        session.stash[SMOKE_MODULE] = module
+        module.start([item.callspec.params["path"] for item in smoke])
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    module = session.stash.get(SMOKE_MODULE, None)
+    if module is not None:
+        module.stop()

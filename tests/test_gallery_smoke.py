@@ -21,13 +21,16 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import json
 import multiprocessing
 import os
 import pkgutil
 import queue
 import sys
+import tempfile
+import time
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -43,6 +46,8 @@ SMOKE_BATCHES = 3
 REAL_FIT: Any = None  # the real fit, kept by each child before it patches in smoke_fit
 #: examples run at once, one thread each (T2T_SMOKE_JOBS=1: one after another)
 JOBS = max(1, int(os.environ.get("T2T_SMOKE_JOBS", os.cpu_count() or 1)))
+#: where to write each example's smoke time in seconds, as JSON (``nox -s bench`` sets it)
+TIMES_FILE = os.environ.get("T2T_SMOKE_TIMES")
 #: imported once by the fork server: torch, its compiler front end (which the
 #: optimizers import on first use), matplotlib and every snippets module
 PRELOAD = [
@@ -89,15 +94,6 @@ def run_example(path: str, workdir: str, errors: multiprocessing.Queue) -> None:
         raise SystemExit(1) from None
 
 
-@pytest.fixture(scope="module")
-def context() -> multiprocessing.context.BaseContext:
-    if "forkserver" not in multiprocessing.get_all_start_methods():  # pragma: no cover
-        return multiprocessing.get_context("spawn")
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(PRELOAD)
-    return ctx
-
-
 def test_smoke_mode_drops_asserts_only():
     """The compile step this module relies on removes asserts and keeps everything else."""
     namespace: dict[str, object] = {}
@@ -113,8 +109,17 @@ def test_every_example_is_collected():
     assert chapters == folders, f"chapters without examples: {sorted(folders - chapters)}"
 
 
-def run_in_child(context, path: Path, workdir: str) -> str | None:
-    """Run one example in a forked child; ``None`` if it passed, else what went wrong."""
+def smoke_context() -> multiprocessing.context.BaseContext:
+    """Children forked from a server that has imported :data:`PRELOAD` (else spawned)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():  # pragma: no cover
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    return ctx
+
+
+def child_problem(context, path: Path, workdir: str) -> str | None:
+    """Run one example in a child process; ``None`` if it passed, else what went wrong."""
     errors = context.Queue()
     process = context.Process(target=run_example, args=(str(path), workdir, errors))
     process.start()
@@ -132,22 +137,73 @@ def run_in_child(context, path: Path, workdir: str) -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
-def runs(context, tmp_path_factory) -> Iterator[dict[Path, Future]]:
-    """Every example, started at once on :data:`JOBS` workers; each test waits for its own."""
-    with ThreadPoolExecutor(max_workers=JOBS) as pool:
-        futures = {
-            path: pool.submit(run_in_child, context, path, str(tmp_path_factory.mktemp(path.stem)))
-            for path in EXAMPLES
+class SmokeRuns:
+    """The selected examples, running on :data:`JOBS` workers while the other tests run.
+
+    ``tests/conftest.py`` starts them as soon as pytest has collected the tests
+    (:func:`start`), so that on a machine of few cores the examples and the
+    rest of the suite share the cores instead of taking turns; each test of an
+    example waits for its own run; :func:`stop` cancels what has not started
+    (after a failure with ``-x``) and writes the times asked for by
+    ``T2T_SMOKE_TIMES``.
+    """
+
+    def __init__(self, paths: Iterable[Path]) -> None:
+        self.folder = tempfile.TemporaryDirectory(prefix="t2t-smoke-")
+        self.pool = ThreadPoolExecutor(max_workers=JOBS)
+        context = smoke_context()
+        self.futures: dict[Path, Future[tuple[str | None, float]]] = {
+            path: self.pool.submit(self.timed, context, path) for path in paths
         }
-        yield futures
-        for future in futures.values():
-            future.cancel()  # after a failure with -x: do not start the rest
+
+    def timed(self, context, path: Path) -> tuple[str | None, float]:
+        workdir = Path(self.folder.name) / f"{path.parent.name}-{path.stem}"
+        workdir.mkdir()
+        start = time.perf_counter()
+        problem = child_problem(context, path, str(workdir))
+        return problem, time.perf_counter() - start
+
+    def result(self, path: Path) -> str | None:
+        if path not in self.futures:  # not selected at collection time
+            self.futures[path] = self.pool.submit(self.timed, smoke_context(), path)
+        return self.futures[path].result()[0]
+
+    def stop(self) -> None:
+        for future in self.futures.values():
+            future.cancel()
+        self.pool.shutdown(wait=True)
+        if TIMES_FILE:
+            times = {
+                str(path.relative_to(ROOT / "examples")): future.result()[1]
+                for path, future in self.futures.items()
+                if future.done() and not future.cancelled()
+            }
+            Path(TIMES_FILE).write_text(json.dumps(times, indent=1), encoding="utf-8")
+        self.folder.cleanup()
+
+
+RUNS: SmokeRuns | None = None
+
+
+def start(paths: list[Path]) -> None:
+    """Start the smoke runs of ``paths`` (the examples whose tests were selected)."""
+    global RUNS
+    if RUNS is None and paths:
+        RUNS = SmokeRuns(paths)
+
+
+def stop() -> None:
+    global RUNS
+    if RUNS is not None:
+        RUNS.stop()
+        RUNS = None
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: f"{p.parent.name}/{p.stem}")
-def test_example_runs_at_gpu_sizes(path: Path, runs) -> None:
-    problem = runs[path].result()
+def test_example_runs_at_gpu_sizes(path: Path) -> None:
+    start([path])  # when the suite's start did not run (e.g. without tests/conftest.py)
+    assert RUNS is not None
+    problem = RUNS.result(path)
     if problem is not None:
         pytest.fail(problem)
 

@@ -53,7 +53,7 @@ context = preset(cpu=64, gpu=128, device=device)
 dim, layers = preset(cpu=(64, 2), gpu=(256, 4), device=device)
 pretrain_steps = preset(cpu=300, gpu=600, device=device, smoke=4)  # more steps overfit the manual
 steps = preset(cpu=100, gpu=150, device=device, smoke=4)
-batch_size = 32
+batch_size = preset(cpu=32, gpu=32, device=device, smoke=8)  # smoke run: fewer sequences
 sizes = dict(context=context, batch_size=batch_size, generator=generator, evals=4)
 
 
@@ -67,7 +67,8 @@ def new_model():
 # Pretraining on the Python manual.
 pretrained = new_model()
 print(f"pretraining for {pretrain_steps} steps on the Python manual")
-train_lm(pretrained, source.train, source.val[:8_000], steps=pretrain_steps, lr=3e-3, **sizes)
+source_val = smoke_cut(source.val[:8_000], 2_000)  # smoke run: a shorter slice
+train_lm(pretrained, source.train, source_val, steps=pretrain_steps, lr=3e-3, **sizes)
 before = evaluate_lm(pretrained, target.val, context)
 print(f"pretrained model on Hamlet before adapting: {before:.3f} nats/char")
 

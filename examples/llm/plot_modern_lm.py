@@ -58,7 +58,7 @@ print(f"unigram baseline: {unigram:.3f} nats/char")
 context = preset(cpu=64, gpu=128, device=device)
 dim, layers, hidden = preset(cpu=(64, 2, 208), gpu=(256, 4, 768), device=device)
 steps = preset(cpu=300, gpu=600, device=device, smoke=5)  # more steps overfit this small text
-batch_size = preset(cpu=32, gpu=64, device=device)
+batch_size = preset(cpu=32, gpu=64, device=device, smoke=8)
 fused = preset(cpu=False, gpu=True, device=device)
 model = ModernLM(len(tokenizer), dim, layers, heads=4, kv_heads=2, context=context, hidden=hidden)
 gpt = GPT(len(tokenizer), context, d_model=dim, nhead=4, num_layers=layers, dropout=0.0)

@@ -35,7 +35,7 @@ print(agent, "\nparameters:", count_parameters(agent))
 # %%
 # Train. The learning rate starts at 1e-3 and falls linearly to 0, which
 # settles the policy at the end of the run.
-total_steps = 100_000
+total_steps = preset(cpu=100_000, gpu=100_000, smoke=4_096)  # smoke run: four rollouts
 episodes = train_ppo(
     agent,
     make_cartpole(8),

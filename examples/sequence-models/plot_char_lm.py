@@ -54,7 +54,7 @@ print("device:", device)
 # clipped to norm 1) and ``evaluate`` every 50 updates, instead of ``fit``.
 # On a GPU the same script trains a wider model for longer.
 hidden = preset(cpu=192, gpu=512, device=device)
-updates = preset(cpu=400, gpu=3000, device=device, smoke=50)
+updates = preset(cpu=400, gpu=3000, device=device, smoke=5)
 model = CharLM(len(tokenizer), embed=32, hidden=hidden).to(device)
 optimizer = torch.optim.Adam(model.parameters(), lr=4e-3)
 
@@ -62,7 +62,7 @@ history = {"train": [], "validation": []}
 for step in range(1, updates + 1):
     batch = to_device(random_windows(train_ids, 64, 32, generator), device)
     history["train"].append(train_step(model, batch, lm_loss, optimizer, max_grad_norm=1.0))
-    if step % 50 == 0:
+    if step % 50 == 0 or step == updates:
         history["validation"].append((step, evaluate(model, validation, lm_loss, device)[0]))
 
 unigram = -sum(c / len(ids) * math.log(c / len(ids)) for c in torch.bincount(ids).tolist() if c)

@@ -77,7 +77,7 @@ def pairs(streams, per_source, generator):
 
 # Two draws of the training data, for two seeds: a difference between variants
 # smaller than what the seed alone changes is not a finding.
-per_source = preset(cpu=800, gpu=8_000, device=device)
+per_source = preset(cpu=800, gpu=8_000, device=device, smoke=64)
 train_sets = {}
 for seed in (0, 1):
     draw = torch.Generator().manual_seed(seed)
@@ -86,8 +86,9 @@ for seed in (0, 1):
         pairs(train_streams, per_source, draw),
     )
 train_ids, train_pairs = train_sets[0]
-test_ids = passages(held_out_streams, 200, torch.Generator().manual_seed(5))
-test_pairs = pairs(held_out_streams, 200, torch.Generator().manual_seed(6))
+per_held_out = preset(cpu=200, gpu=200, device=device, smoke=16)
+test_ids = passages(held_out_streams, per_held_out, torch.Generator().manual_seed(5))
+test_pairs = pairs(held_out_streams, per_held_out, torch.Generator().manual_seed(6))
 
 
 def corrupt(ids, generator):

@@ -5,9 +5,10 @@ chooses the best available backend; ``preset`` returns the size meant for it,
 so one script serves both without branches of its own.
 
 Smoke mode (``T2T_SMOKE=1``) checks the GPU sizes without a GPU: ``preset``
-returns the ``gpu`` value on every device, except for loop lengths, which pass
-a tiny ``smoke`` value so that the run takes seconds, and ``smoke_cut`` keeps
-a slice of a large evaluation set. The test suite runs every
+returns the ``gpu`` value on every device, except for loop lengths and the
+amount of data (batch size, number of samples), which pass a tiny ``smoke``
+value so that the run takes seconds, and ``smoke_cut`` keeps a slice of a
+large evaluation set. Model and input shapes keep their GPU values. The test suite runs every
 example this way (``tests/test_gallery_smoke.py``), with ``python -O`` so that
 the quality bars, which need the full training, are not asserted.
 """
@@ -74,7 +75,8 @@ def preset(
     """Choose a size: ``cpu`` on the CPU, ``gpu`` on CUDA or MPS.
 
     In smoke mode (:func:`smoke_mode`) the answer is ``smoke`` when given (a
-    loop length cut to a handful of steps), else ``gpu``, whatever the device.
+    loop length cut to a handful of steps, or fewer samples), else ``gpu``,
+    whatever the device.
 
     >>> preset(cpu=10, gpu=100, device="cpu")
     10
