@@ -228,12 +228,32 @@ def _link_examples_to_their_pages(app, docname, source):
         source[0] = text[:at] + links + text[at:] if at >= 0 else text + links
 
 
+_SCRIPTS_BEFORE: dict[Path, tuple[str, int]] = {}
+
+
+def _remember_scripts(app):
+    """The downloadable scripts as the last build left them: text and modification time."""
+    for script in (Path(app.srcdir) / "auto_examples").rglob("plot_*.py"):
+        _SCRIPTS_BEFORE[script] = (script.read_text(encoding="utf-8"), script.stat().st_mtime_ns)
+
+
 def _install_hint_in_scripts(app):
-    """Downloaded scripts start with the install hint (the notebooks get it as their first cell)."""
+    """Downloaded scripts start with the install hint (the notebooks get it as their first cell).
+
+    sphinx-gallery copies each example over its downloadable script whenever
+    the two differ, which the hint makes them do on every build. A script that
+    ends up as the last build left it gets its old modification time back, so
+    that Sphinx does not read its example page again (a warm rebuild with no
+    change would otherwise re-read and re-write every example page).
+    """
     for script in (Path(app.srcdir) / "auto_examples").rglob("plot_*.py"):
         text = script.read_text(encoding="utf-8")
         if not text.startswith(INSTALL_HINT):
-            script.write_text(INSTALL_HINT + text, encoding="utf-8")
+            text = INSTALL_HINT + text
+            script.write_text(text, encoding="utf-8")
+        before = _SCRIPTS_BEFORE.get(script)
+        if before is not None and before[0] == text:
+            os.utime(script, ns=(script.stat().st_atime_ns, before[1]))
 
 
 def _offer_the_package(app, exception):
@@ -309,6 +329,7 @@ def setup(app):
     app.connect("builder-inited", _start_the_kernel_server, priority=100)  # before the gallery
     app.connect("builder-inited", _junit_only_for_the_site, priority=100)  # before the gallery
     app.connect("builder-inited", _mystnb_css_into_the_epub)
+    app.connect("builder-inited", _remember_scripts, priority=100)  # before the gallery
     app.connect("builder-inited", _install_hint_in_scripts, priority=900)  # after the gallery
     app.connect("build-finished", _offer_the_package)
     app.connect("source-read", _link_examples_to_their_pages)
