@@ -108,14 +108,15 @@ for name in ("MLP", "CNN"):
 # sequence) and a batch of 256, both on one thread so that the comparison
 # is fair and other programs on the machine disturb it less.
 rows = []
+repeats = preset(cpu=50, gpu=50, device=device, smoke=3)  # smoke run: a few calls
 with torch_threads(1), torch.no_grad():
     for name, (model, _, _) in specs.items():
         for batch in (1, 256):
             shape = (batch, 16, 32) if name == "Encoder" else (batch, 1, 8, 8)
             x = torch.randn(*shape)
             feed = {"input": x.numpy()}
-            t_torch = median_latency(lambda m=model, x=x: m(x), repeats=50)
-            t_ort = median_latency(lambda s=sessions[name], f=feed: s.run(None, f), repeats=50)
+            t_torch = median_latency(lambda m=model, x=x: m(x), repeats=repeats)
+            t_ort = median_latency(lambda s=sessions[name], f=feed: s.run(None, f), repeats=repeats)
             rows.append((name, batch, t_torch * 1e3, t_ort * 1e3))
 
 print(f"{'model':8s} {'batch':>5s} {'PyTorch ms':>11s} {'onnxruntime ms':>15s} {'speed-up':>9s}")

@@ -82,7 +82,8 @@ print(f"loss over the last 100 steps: {sum(losses[-100:]) / 100:.4f}")
 # step. The first three of them (one per row), every 20 steps: the digit
 # appears only in the last few dozen steps, when little noise is left.
 generator = torch.Generator().manual_seed(3)
-samples, chain = sample(model.cpu(), (450, 64), schedule, generator, keep_every=20)
+chains = preset(cpu=450, gpu=450, device=device, smoke=32)  # smoke run: fewer chains
+samples, chain = sample(model.cpu(), (chains, 64), schedule, generator, keep_every=20)
 titles = (["t = 200"] + [f"t = {t}" for t in range(180, 0, -20)] + ["t = 0"]) * 3
 rows = torch.stack(chain, dim=1)[:3]  # [3 samples, 11 snapshots, 64]
 fig = image_grid(to_images(rows.reshape(-1, 64)), titles=titles, columns=len(chain))
@@ -111,7 +112,7 @@ plt.show()
 # The bar: MMD² to the held-out test digits for the trained and the
 # untrained network, and for real training digits as the reference floor.
 # Everything is measured on the unclipped samples, mapped back to ``[0, 1]``.
-untrained_samples, _ = sample(untrained, (450, 64), schedule, torch.Generator().manual_seed(3))
+untrained_samples, _ = sample(untrained, (chains, 64), schedule, torch.Generator().manual_seed(3))
 real = data.x_test.flatten(1)
 subset = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(4))[:450]
 trained_mmd = mmd2((samples + 1) / 2, real, bandwidths=2.0)

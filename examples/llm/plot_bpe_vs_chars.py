@@ -80,7 +80,7 @@ for name, tokenizer in tokenizers.items():
     train, val, head = data[name]
     curve = train_lm(
         model, train, head, steps=steps, context=context, batch_size=batch_size,
-        lr=3e-3, generator=generator, evals=5,
+        lr=3e-3, generator=generator, evals=preset(cpu=5, gpu=5, device=device, smoke=1),
     )  # fmt: skip
     # the curve holds nats per token on the first 8,000 validation characters: in bits per char
     predicted = head[1 : (len(head) - 1) // context * context + 1].tolist()

@@ -79,7 +79,7 @@ for name, m in (("modern", model), ("GPT", gpt)):
     generator.manual_seed(0)
     curves[name] = train_lm(
         m, train_data, val_slice, steps=steps, context=context, batch_size=batch_size,
-        lr=3e-3, generator=generator,
+        lr=3e-3, generator=generator, evals=preset(cpu=5, gpu=5, device=device, smoke=1),
     )  # fmt: skip
     print(f"training took {curves[name].seconds:.1f} s")
 

@@ -33,7 +33,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from snippets.common.data import text_corpus
-from snippets.common.device import pick_device, preset
+from snippets.common.device import pick_device, preset, smoke_cut
 from snippets.common.plotting import use_style
 from snippets.common.seed import seed_everything
 from snippets.common.tokenizers import CharTokenizer
@@ -54,6 +54,7 @@ use_style()
 device = pick_device()
 n_dates = preset(cpu=1500, gpu=20000, device=device)
 train_pairs, test_pairs = text_to_text_split(n_dates, 400, n_test_numbers=200, seed=0)
+test_pairs = smoke_cut(test_pairs, 60)  # smoke run: a slice (the pairs are shuffled)
 shared = {s for s, _ in train_pairs} & {s for s, _ in test_pairs}
 print(f"{len(train_pairs):,} training pairs, {len(test_pairs):,} held out")
 print("held-out inputs that also occur in training:", len(shared))

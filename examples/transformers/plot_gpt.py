@@ -64,7 +64,7 @@ print(f"parameters: {sum(p.numel() for p in model.parameters()):,}")
 val_slice = val_data[: preset(cpu=8_000, gpu=len(val_data), device=device)]
 curves = train_lm(
     model, train_data, val_slice, steps=steps, context=context, batch_size=batch_size,
-    lr=3e-3, generator=generator, evals=6,
+    lr=3e-3, generator=generator, evals=preset(cpu=6, gpu=6, device=device, smoke=1),
 )  # fmt: skip
 print(f"training took {curves.seconds:.1f} s")
 
@@ -82,8 +82,9 @@ plt.show()
 # Samples: a prompt, then 200 sampled characters at two temperatures. Lower
 # temperature sharpens the distribution: more common words, less invention.
 prompt = torch.tensor([tokenizer.encode("The ")], dtype=torch.int64, device=device)
+n_new = preset(cpu=200, gpu=200, device=device, smoke=8)  # smoke run: a few characters
 for temperature in (0.6, 1.0):
-    out = generate(model, prompt, 200, temperature=temperature, top_k=20, generator=generator)
+    out = generate(model, prompt, n_new, temperature=temperature, top_k=20, generator=generator)
     print(f"--- temperature {temperature} ---")
     print(tokenizer.decode(out[0]))
 

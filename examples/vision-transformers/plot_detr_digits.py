@@ -35,7 +35,7 @@ seed_everything(0)
 use_style()
 device = pick_device()
 CANVAS = 32
-n_train = preset(cpu=1600, gpu=8000, device=device)
+n_train = preset(cpu=1600, gpu=8000, device=device, smoke=256)  # smoke run: fewer canvases
 epochs = preset(cpu=5, gpu=20, device=device, smoke=1)
 train = digit_canvas(n_train, canvas=CANVAS, split="train", seed=0)
 test = digit_canvas(300, canvas=CANVAS, split="test", seed=1)
