@@ -100,31 +100,63 @@ def image_grid(
 ) -> Figure:
     """Show a batch of images ``[N, C, H, W]`` (C = 1 or 3) in a grid.
 
+    One-channel images go through ``cmap``, each stretched over its own range
+    of values (as ``imshow`` does for one image); three-channel images are
+    shown as RGB, clipped to ``[0, 1]``. The grid is one mosaic image on one
+    axes, with each title above its tile: a figure of 48 digits draws and
+    saves several times faster than 48 axes of one image each.
+
     Raises:
-        ValueError: if ``images`` is not 4-D, or ``titles`` has the wrong length.
+        ValueError: if ``images`` is not 4-D with 1 or 3 channels, or
+            ``titles`` has the wrong length.
     """
-    if images.ndim != 4:
-        raise ValueError(f"images must be [N, C, H, W], got shape {tuple(images.shape)}")
+    if images.ndim != 4 or images.shape[1] not in (1, 3):
+        raise ValueError(
+            f"images must be [N, C, H, W] with C = 1 or 3, got shape {tuple(images.shape)}"
+        )
     if titles is not None and len(titles) != len(images):
         raise ValueError(f"titles must have {len(images)} entries, got {len(titles)}")
-    n = len(images)
+    n, _, height, width = images.shape
     rows = max(1, -(-n // columns))
     cols = min(columns, n)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.1 * cols, 1.25 * rows), squeeze=False)
-    for k, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if k >= n:
-            continue
-        image = images[k].detach().cpu()
-        if image.shape[0] == 1:
-            ax.imshow(image[0].numpy(), cmap=cmap)
-        else:
-            ax.imshow(
-                image.permute(1, 2, 0).clamp(0, 1).numpy()
-            )  # [C, H, W] -> [H, W, C] for Matplotlib
-        if titles is not None:
-            ax.set_title(titles[k], fontsize=8)
+    tiles = _rgba_tiles(images.detach().cpu().float(), cmap)  # [N, H, W, 4]
+    gap = max(1, round(0.2 * width))  # between tiles, in pixels of the images
+    # with titles, the band above each tile holds its title: cells keep the
+    # proportions of the 1.1 x 1.25 inch cells a grid of axes would have
+    band = max(gap, round((width + gap) * 1.25 / 1.1) - height) if titles is not None else gap
+    cell_w, cell_h = width + gap, height + band
+    mosaic = torch.zeros(rows * cell_h, cols * cell_w - gap, 4)  # transparent gaps
+    for k in range(n):
+        top, left = (k // cols) * cell_h + band, (k % cols) * cell_w
+        mosaic[top : top + height, left : left + width] = tiles[k]
+    fig_w = 1.1 * cols
+    fig, ax = plt.subplots(figsize=(fig_w, fig_w * mosaic.shape[0] / mosaic.shape[1]))
+    ax.imshow(mosaic.numpy(), interpolation="nearest")
+    ax.axis("off")
+    for k, title in enumerate(titles or []):
+        top, left = (k // cols) * cell_h + band, (k % cols) * cell_w
+        ax.text(
+            left + (width - 1) / 2,
+            top - 0.5 - 0.1 * band,
+            title,
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            fontweight=mpl.rcParams["axes.titleweight"],
+        )
     return fig
+
+
+def _rgba_tiles(images: torch.Tensor, cmap: str) -> torch.Tensor:
+    """``[N, C, H, W]`` images as ``[N, H, W, 4]`` colours in ``[0, 1]``."""
+    if images.shape[1] == 3:
+        rgb = images.clamp(0, 1).permute(0, 2, 3, 1)  # [C, H, W] -> [H, W, C] for Matplotlib
+        return torch.cat([rgb, torch.ones_like(rgb[..., :1])], dim=-1)
+    flat = images.flatten(1)
+    low, high = flat.min(dim=1).values, flat.max(dim=1).values
+    span = torch.where(high > low, high - low, torch.ones_like(high))  # a flat image: lowest colour
+    scaled = (images[:, 0] - low[:, None, None]) / span[:, None, None]
+    return torch.as_tensor(mpl.colormaps[cmap](scaled.numpy()), dtype=torch.float32)
 
 
 def plot_mistakes(
