@@ -45,6 +45,21 @@ def _seed_and_close_figures():
 SMOKE_MODULE = pytest.StashKey[object]()
 
 
+def _is_smoke(item: pytest.Item) -> bool:
+    return getattr(item, "originalname", None) == "test_example_runs_at_gpu_sizes"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The examples' smoke tests last: each waits for its example, which runs beside the rest.
+
+    Placed among the other tests, they would make the suite wait for the
+    examples while its remaining tests could run.
+    """
+    items[:] = [item for item in items if not _is_smoke(item)] + [
+        item for item in items if _is_smoke(item)
+    ]
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start the selected examples' smoke runs now, to run beside the other tests.
 
@@ -52,9 +67,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     sizes, ``tests/test_gallery_smoke.py``) share both; waiting for the
     examples until pytest reaches their module would leave a core idle.
     """
-    smoke = [
-        item for item in session.items if item.originalname == "test_example_runs_at_gpu_sizes"
-    ]
+    smoke = [item for item in session.items if _is_smoke(item)]
     if smoke and not session.config.option.collectonly:
         module = smoke[0].module
         session.stash[SMOKE_MODULE] = module

@@ -42,10 +42,14 @@ EXAMPLES = sorted((ROOT / "examples").glob("*/plot_*.py"))
 TIMEOUT_S = int(
     os.environ.get("T2T_SMOKE_TIMEOUT", "120")
 )  # generous: a hung example fails instead of stalling the suite
-SMOKE_BATCHES = 3
+SMOKE_BATCHES = 2  # two optimizer steps: the second runs on the state the first left
 REAL_FIT: Any = None  # the real fit, kept by each child before it patches in smoke_fit
 #: examples run at once, one thread each (T2T_SMOKE_JOBS=1: one after another)
 JOBS = max(1, int(os.environ.get("T2T_SMOKE_JOBS", os.cpu_count() or 1)))
+#: scheduling priority of the examples' processes, below the tests running beside them
+NICE = int(os.environ.get("T2T_SMOKE_NICE", "5"))
+#: the file in an example's working folder that receives what it prints
+OUTPUT = "output.txt"
 #: where to write each example's smoke time in seconds, as JSON (``nox -s bench`` sets it)
 TIMES_FILE = os.environ.get("T2T_SMOKE_TIMES")
 #: imported once by the fork server: torch, its compiler front end (which the
@@ -55,6 +59,7 @@ PRELOAD = [
     "torch._dynamo",
     "matplotlib.pyplot",
     *sorted(m.name for m in pkgutil.walk_packages([str(ROOT / "snippets")], "snippets.")),
+    __name__,  # this module (and pytest), where each child finds run_example
 ]
 
 
@@ -75,6 +80,12 @@ def smoke_fit(*args: Any, **kwargs: Any) -> Any:
 def run_example(path: str, workdir: str, errors: multiprocessing.Queue) -> None:
     """Run one example as ``__main__`` in smoke mode, without its asserts (a child process)."""
     try:
+        os.nice(NICE)  # the suite's own tests first: they are the longer chain of work
+        # what the example prints goes to a file, shown when it fails: the fork
+        # server may have been started while pytest was not capturing
+        output = os.open(Path(workdir) / OUTPUT, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        os.dup2(output, 1)
+        os.dup2(output, 2)
         os.environ["T2T_SMOKE"] = "1"
         os.environ["T2T_DEVICE"] = "cpu"
         os.environ["MPLBACKEND"] = "Agg"
@@ -133,7 +144,8 @@ def child_problem(context, path: Path, workdir: str) -> str | None:
             message = errors.get(timeout=5)
         except queue.Empty:  # killed by a signal: no traceback was sent
             message = f"exit code {process.exitcode}"
-        return f"{path.name} failed in smoke mode:\n{message}"
+        printed = (Path(workdir) / OUTPUT).read_text(encoding="utf-8", errors="replace")
+        return f"{path.name} failed in smoke mode:\n{message}\nlast output:\n{printed[-3000:]}"
     return None
 
 
@@ -223,3 +235,15 @@ def test_smoke_fit_trains_on_a_few_batches_an_epoch(monkeypatch):
     by_name = smoke_fit(model, loss_fn=loss, optimizer=optimizer, epochs=1, train_batches=batches)
     assert len(by_position.learning_rate) == 2 * SMOKE_BATCHES
     assert len(by_name.learning_rate) == SMOKE_BATCHES
+
+
+def test_a_failing_example_reports_its_traceback_and_what_it_printed(tmp_path):
+    script = tmp_path / "plot_broken.py"
+    script.write_text("print('reached the first cell')\nraise ValueError('a shape is wrong')\n")
+    problem = child_problem(smoke_context(), script, str(tmp_path))
+    assert problem is not None and problem.startswith("plot_broken.py failed in smoke mode")
+    assert "ValueError: a shape is wrong" in problem
+    assert "reached the first cell" in problem.split("last output:")[1]
+    fine = tmp_path / "plot_fine.py"
+    fine.write_text("print('all good')\n")
+    assert child_problem(smoke_context(), fine, str(tmp_path)) is None

@@ -68,7 +68,7 @@ print(f"character frequencies only: {unigram:.3f} bits/char")
 # longer training only learns the training text by heart.
 context = 64
 dim, layers = preset(cpu=(64, 2), gpu=(128, 2), device=device)
-steps = preset(cpu=250, gpu=400, device=device, smoke=5)
+steps = preset(cpu=250, gpu=400, device=device, smoke=2)
 batch_size = 32
 results = {}
 for name, tokenizer in tokenizers.items():

@@ -51,8 +51,8 @@ print(f"vocabulary {len(tokenizer)}; unigram baseline on Hamlet: {unigram:.3f} n
 # with PyTorch's fused attention kernel.
 context = preset(cpu=64, gpu=128, device=device)
 dim, layers = preset(cpu=(64, 2), gpu=(256, 4), device=device)
-pretrain_steps = preset(cpu=300, gpu=600, device=device, smoke=4)  # more steps overfit the manual
-steps = preset(cpu=100, gpu=150, device=device, smoke=4)
+pretrain_steps = preset(cpu=300, gpu=600, device=device, smoke=2)  # more steps overfit the manual
+steps = preset(cpu=100, gpu=150, device=device, smoke=2)
 batch_size = preset(cpu=32, gpu=32, device=device, smoke=8)  # smoke run: fewer sequences
 evals = preset(cpu=4, gpu=4, device=device, smoke=1)  # smoke run: one evaluation, at the end
 sizes = dict(context=context, batch_size=batch_size, generator=generator, evals=evals)

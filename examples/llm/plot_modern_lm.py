@@ -57,7 +57,7 @@ print(f"unigram baseline: {unigram:.3f} nats/char")
 # gets a wider hidden layer (``hidden``) until the two counts nearly match.
 context = preset(cpu=64, gpu=128, device=device)
 dim, layers, hidden = preset(cpu=(64, 2, 208), gpu=(256, 4, 768), device=device)
-steps = preset(cpu=300, gpu=600, device=device, smoke=5)  # more steps overfit this small text
+steps = preset(cpu=300, gpu=600, device=device, smoke=2)  # more steps overfit this small text
 batch_size = preset(cpu=32, gpu=64, device=device, smoke=8)
 fused = preset(cpu=False, gpu=True, device=device)
 model = ModernLM(len(tokenizer), dim, layers, heads=4, kv_heads=2, context=context, hidden=hidden)

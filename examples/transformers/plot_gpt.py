@@ -47,7 +47,7 @@ print(f"unigram baseline: {unigram:.3f} nats/char")
 # (:func:`snippets.transformers.attention.use_fused_attention`) does the attention.
 context = preset(cpu=64, gpu=128, device=device)
 d_model, layers = preset(cpu=(64, 2), gpu=(256, 4), device=device)
-steps = preset(cpu=700, gpu=800, device=device, smoke=6)  # more steps overfit this small text
+steps = preset(cpu=700, gpu=800, device=device, smoke=2)  # more steps overfit this small text
 batch_size = preset(cpu=32, gpu=64, device=device, smoke=8)
 model = GPT(len(tokenizer), context, d_model=d_model, nhead=4, num_layers=layers, dropout=0.0)
 use_fused_attention(model, preset(cpu=False, gpu=True, device=device))  # PyTorch's kernel on GPU
