@@ -129,11 +129,28 @@ def smoke_context() -> multiprocessing.context.BaseContext:
     return ctx
 
 
+def started(context, path: Path, workdir: str, errors) -> multiprocessing.process.BaseProcess:
+    """The example's process, started; tried once more if the fork server refused it.
+
+    A refused connection means the fork server had gone away (seen once in
+    some twenty runs of the suite, cause unknown); the next start launches a
+    new one. The example had not started, so no failure of its own is hidden.
+    """
+    for attempt in (1, 2):
+        process = context.Process(target=run_example, args=(str(path), workdir, errors))
+        try:
+            process.start()
+            return process
+        except ConnectionRefusedError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def child_problem(context, path: Path, workdir: str) -> str | None:
     """Run one example in a child process; ``None`` if it passed, else what went wrong."""
     errors = context.Queue()
-    process = context.Process(target=run_example, args=(str(path), workdir, errors))
-    process.start()
+    process = started(context, path, workdir, errors)
     process.join(TIMEOUT_S)
     if process.is_alive():
         process.kill()
@@ -144,7 +161,8 @@ def child_problem(context, path: Path, workdir: str) -> str | None:
             message = errors.get(timeout=5)
         except queue.Empty:  # killed by a signal: no traceback was sent
             message = f"exit code {process.exitcode}"
-        printed = (Path(workdir) / OUTPUT).read_text(encoding="utf-8", errors="replace")
+        output = Path(workdir) / OUTPUT
+        printed = output.read_text(errors="replace") if output.is_file() else "(none)"
         return f"{path.name} failed in smoke mode:\n{message}\nlast output:\n{printed[-3000:]}"
     return None
 
@@ -247,3 +265,34 @@ def test_a_failing_example_reports_its_traceback_and_what_it_printed(tmp_path):
     fine = tmp_path / "plot_fine.py"
     fine.write_text("print('all good')\n")
     assert child_problem(smoke_context(), fine, str(tmp_path)) is None
+
+
+class RefusingContext:
+    """A multiprocessing context whose first ``refusals`` process starts are refused."""
+
+    def __init__(self, context, refusals: int) -> None:
+        self.context, self.refusals = context, refusals
+
+    def Queue(self):  # noqa: N802 - the name of multiprocessing's method
+        return self.context.Queue()
+
+    def Process(self, **kwargs):  # noqa: N802
+        process = self.context.Process(**kwargs)
+        if self.refusals > 0:
+            self.refusals -= 1
+
+            def refuse():
+                raise ConnectionRefusedError(111, "Connection refused")
+
+            process.start = refuse
+        return process
+
+
+def test_a_refused_start_is_tried_once_more_and_then_reported(tmp_path):
+    script = tmp_path / "plot_fine.py"
+    script.write_text("print('all good')\n")
+    once = RefusingContext(smoke_context(), refusals=1)
+    assert child_problem(once, script, str(tmp_path)) is None
+    assert once.refusals == 0
+    with pytest.raises(ConnectionRefusedError):
+        child_problem(RefusingContext(smoke_context(), refusals=2), script, str(tmp_path))
