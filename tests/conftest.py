@@ -34,7 +34,8 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "site"))
 def _seed_and_close_figures():
     # the CPU generator, which is all the tests use: torch.manual_seed also
     # queues the seed for CUDA, XPU and MTIA, recording a stack trace for each
-    # (2 ms a test where no such device has started, 3 s over the suite)
+    # where no such device has started (milliseconds a test at pytest's stack
+    # depth: the suite's own tests took 57 s with it, 48 s without)
     torch.random.default_generator.manual_seed(0)
     yield
     import matplotlib.pyplot as plt
@@ -55,9 +56,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     Placed among the other tests, they would make the suite wait for the
     examples while its remaining tests could run.
     """
-    items[:] = [item for item in items if not _is_smoke(item)] + [
-        item for item in items if _is_smoke(item)
-    ]
+    items.sort(key=_is_smoke)  # stable: both groups keep their order
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -136,15 +136,13 @@ def started(context, path: Path, workdir: str, errors) -> multiprocessing.proces
     some twenty runs of the suite, cause unknown); the next start launches a
     new one. The example had not started, so no failure of its own is hidden.
     """
-    for attempt in (1, 2):
+    process = context.Process(target=run_example, args=(str(path), workdir, errors))
+    try:
+        process.start()
+    except ConnectionRefusedError:  # a second refusal is raised
         process = context.Process(target=run_example, args=(str(path), workdir, errors))
-        try:
-            process.start()
-            return process
-        except ConnectionRefusedError:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
+        process.start()
+    return process
 
 
 def child_problem(context, path: Path, workdir: str) -> str | None:
@@ -162,7 +160,9 @@ def child_problem(context, path: Path, workdir: str) -> str | None:
         except queue.Empty:  # killed by a signal: no traceback was sent
             message = f"exit code {process.exitcode}"
         output = Path(workdir) / OUTPUT
-        printed = output.read_text(errors="replace") if output.is_file() else "(none)"
+        printed = (
+            output.read_text(encoding="utf-8", errors="replace") if output.is_file() else "(none)"
+        )
         return f"{path.name} failed in smoke mode:\n{message}\nlast output:\n{printed[-3000:]}"
     return None
 

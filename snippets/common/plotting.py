@@ -125,16 +125,15 @@ def image_grid(
     # proportions of the 1.1 x 1.25 inch cells a grid of axes would have
     band = max(gap, round((width + gap) * 1.25 / 1.1) - height) if titles is not None else gap
     cell_w, cell_h = width + gap, height + band
+    corners = [((k // cols) * cell_h + band, (k % cols) * cell_w) for k in range(n)]  # top, left
     mosaic = torch.zeros(rows * cell_h, cols * cell_w - gap, 4)  # transparent gaps
-    for k in range(n):
-        top, left = (k // cols) * cell_h + band, (k % cols) * cell_w
-        mosaic[top : top + height, left : left + width] = tiles[k]
+    for (top, left), tile in zip(corners, tiles):
+        mosaic[top : top + height, left : left + width] = tile
     fig_w = 1.1 * cols
     fig, ax = plt.subplots(figsize=(fig_w, fig_w * mosaic.shape[0] / mosaic.shape[1]))
     ax.imshow(mosaic.numpy(), interpolation="nearest")
     ax.axis("off")
-    for k, title in enumerate(titles or []):
-        top, left = (k // cols) * cell_h + band, (k % cols) * cell_w
+    for (top, left), title in zip(corners, titles or []):
         ax.text(
             left + (width - 1) / 2,
             top - 0.5 - 0.1 * band,
