@@ -6,7 +6,10 @@ the same numbers on every machine, whatever its core count.
 
 from __future__ import annotations
 
+import importlib
 import os
+from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -44,10 +47,47 @@ def _seed_and_close_figures():
 
 
 SMOKE_MODULE = pytest.StashKey[object]()
+SMOKE_FILE = Path(__file__).with_name("test_gallery_smoke.py")
+#: options that may leave some tests unselected (the option names of pytest's parser)
+NARROWING = ("keyword", "markexpr", "deselect", "ignore", "ignore_glob", "lf", "stepwise", "pyargs")
 
 
 def _is_smoke(item: pytest.Item) -> bool:
     return getattr(item, "originalname", None) == "test_example_runs_at_gpu_sizes"
+
+
+def selects_every_example(args: list[str], invocation_dir: Path, option: Any) -> bool:
+    """Whether every example's smoke test is sure to be selected, judged before collection.
+
+    True when one of ``args`` is the smoke module or a folder that holds it,
+    and no option narrows the selection; ``False`` whenever in doubt.
+    """
+    if getattr(option, "collectonly", False) or any(getattr(option, n, None) for n in NARROWING):
+        return False
+    for arg in args:
+        if "::" in arg:  # a test or a class, not the whole file
+            continue
+        path = (invocation_dir / arg).resolve()
+        if path == SMOKE_FILE or path in SMOKE_FILE.parents:
+            return True
+    return False
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Start every example's smoke run before collection when all are sure to run.
+
+    pytest starts and collects on one core for about 7 s; the examples then
+    use the other. :func:`pytest_collection_finish` drops the runs of any
+    example whose test was not selected after all.
+    """
+    config = session.config
+    if __package__ and selects_every_example(
+        config.args, config.invocation_params.dir, config.option
+    ):
+        # the module object pytest collects later (tests/ is a package)
+        module = importlib.import_module(f"{__package__}.test_gallery_smoke")
+        session.stash[SMOKE_MODULE] = module
+        module.start(module.EXAMPLES)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -60,17 +100,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start the selected examples' smoke runs now, to run beside the other tests.
+    """Start the selected examples' smoke runs now (if not yet), to run beside the other tests.
 
     On two cores the suite's own tests take one and the examples (at their GPU
     sizes, ``tests/test_gallery_smoke.py``) share both; waiting for the
-    examples until pytest reaches their module would leave a core idle.
+    examples until pytest reaches their module would leave a core idle. Runs
+    started early for examples that were not selected are dropped.
     """
+    if session.config.option.collectonly:
+        return
     smoke = [item for item in session.items if _is_smoke(item)]
-    if smoke and not session.config.option.collectonly:
-        module = smoke[0].module
+    early = session.stash.get(SMOKE_MODULE, None)
+    module = smoke[0].module if smoke else early
+    if early is not None and early is not module:  # imported under another name: not reused
+        early.stop()
+    if module is not None:
         session.stash[SMOKE_MODULE] = module
-        module.start([item.callspec.params["path"] for item in smoke])
+        paths = [item.callspec.params["path"] for item in smoke]
+        module.keep_only(paths)
+        module.start(paths)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -193,6 +193,12 @@ class SmokeRuns:
         problem = child_problem(context, path, str(workdir))
         return problem, time.perf_counter() - start
 
+    def keep(self, paths: Iterable[Path]) -> None:
+        """Forget the runs of examples not in ``paths``; those not yet started never start."""
+        wanted = set(paths)
+        for path in [p for p in self.futures if p not in wanted]:
+            self.futures.pop(path).cancel()
+
     def result(self, path: Path) -> str | None:
         if path not in self.futures:  # not selected at collection time
             self.futures[path] = self.pool.submit(self.timed, smoke_context(), path)
@@ -220,6 +226,17 @@ def start(paths: list[Path]) -> None:
     global RUNS
     if RUNS is None and paths:
         RUNS = SmokeRuns(paths)
+
+
+def keep_only(paths: list[Path]) -> None:
+    """Drop the runs of examples outside ``paths``, started before their tests were selected.
+
+    ``pytest_sessionstart`` in ``tests/conftest.py`` starts every example
+    before collection when all are sure to be selected; this undoes it for
+    any that were not.
+    """
+    if RUNS is not None:
+        RUNS.keep(paths)
 
 
 def stop() -> None:
@@ -296,3 +313,44 @@ def test_a_refused_start_is_tried_once_more_and_then_reported(tmp_path):
     assert once.refusals == 0
     with pytest.raises(ConnectionRefusedError):
         child_problem(RefusingContext(smoke_context(), refusals=2), script, str(tmp_path))
+
+
+def test_runs_started_early_for_unselected_examples_are_dropped(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "TIMES_FILE", None)  # not the bench's examples
+    scripts = [tmp_path / f"plot_{name}.py" for name in ("kept", "dropped", "also_dropped")]
+    for script in scripts:
+        script.write_text("print('all good')\n")
+    runs = SmokeRuns(scripts)
+    try:
+        runs.keep(scripts[:1])
+        assert list(runs.futures) == scripts[:1]
+        assert runs.result(scripts[0]) is None
+    finally:
+        runs.stop()
+
+
+@pytest.mark.parametrize(
+    "args, where, options, expected",
+    [
+        (["tests"], ROOT, {}, True),  # plain `pytest` or `nox -s tests`
+        (["tests/test_gallery_smoke.py"], ROOT, {}, True),
+        ([".", "cnn"], ROOT / "tests", {}, True),
+        (["tests/cnn", "tests/test_splits.py"], ROOT, {}, False),
+        (["tests/test_gallery_smoke.py::test_every_example_is_collected"], ROOT, {}, False),
+        (["tests"], ROOT, {"keyword": "conv"}, False),
+        (["tests"], ROOT, {"markexpr": "not site"}, False),
+        (["tests"], ROOT, {"deselect": ["tests/cnn"]}, False),
+        (["tests"], ROOT, {"lf": True}, False),
+        (["tests"], ROOT, {"collectonly": True}, False),
+    ],
+)
+def test_every_example_starts_before_collection_only_when_all_are_sure_to_run(
+    args, where, options, expected
+):
+    from types import SimpleNamespace
+
+    from tests.conftest import selects_every_example
+
+    option = SimpleNamespace(keyword="", markexpr="", deselect=None, collectonly=False)
+    vars(option).update(options)
+    assert selects_every_example(args, where, option) is expected
