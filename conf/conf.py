@@ -50,6 +50,7 @@ extensions = [
     "sphinxext.opengraph",  # OpenGraph title/description/url meta tags
     "sphinx_sitemap",
     "notfound.extension",  # a 404 page whose links work at any depth
+    "titles_only_toc",  # conf/titles_only_toc.py: the sidebar built from titles only
 ]
 
 exclude_patterns = [
