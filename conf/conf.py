@@ -51,6 +51,7 @@ extensions = [
     "sphinx_sitemap",
     "notfound.extension",  # a 404 page whose links work at any depth
     "titles_only_toc",  # conf/titles_only_toc.py: the sidebar built from titles only
+    "gallery_pool",  # conf/gallery_pool.py: every chapter's examples on one pool of workers
 ]
 
 exclude_patterns = [
@@ -90,9 +91,10 @@ nb_kernel_rgx_aliases = {"python3": NOTEBOOK_KERNEL}
 # -- Gallery -------------------------------------------------------------------
 # T2T_EXAMPLE=plot_digits_mlp builds only the examples whose file name matches.
 _only = os.environ.get("T2T_EXAMPLE", "")
-# Examples of one chapter run in parallel, one process per core (each on one
-# thread, see above); T2T_GALLERY_JOBS=1 runs them one after another. Every
-# example seeds itself, so the output does not depend on the order.
+# Examples run in parallel, one process per core (each on one thread, see
+# above), all chapters on one pool (conf/gallery_pool.py); T2T_GALLERY_JOBS=1
+# runs them one after another. Every example seeds itself, so the output does
+# not depend on the order.
 _jobs = int(os.environ.get("T2T_GALLERY_JOBS", os.cpu_count() or 1))
 sphinx_gallery_conf = {
     "examples_dirs": ["../examples"],
