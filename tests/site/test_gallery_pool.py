@@ -91,9 +91,8 @@ def make_project(root: Path, *, pool: bool, alone: bool = False) -> Path:
     return root
 
 
-def build(root: Path) -> dict[str, tuple[float, float]]:
-    """Build the project; when each example started and ended."""
-    app = Sphinx(
+def sphinx_app(root: Path) -> Sphinx:
+    return Sphinx(
         str(root),
         str(root),
         str(root / "_build" / "html"),
@@ -103,6 +102,11 @@ def build(root: Path) -> dict[str, tuple[float, float]]:
         warning=StringIO(),
         freshenv=True,
     )
+
+
+def build(root: Path) -> dict[str, tuple[float, float]]:
+    """Build the project; when each example started and ended."""
+    app = sphinx_app(root)
     app.build()
     assert app.statuscode == 0
     lines = (root / "ran.jsonl").read_text(encoding="utf-8").splitlines()
@@ -156,15 +160,7 @@ def test_an_example_that_runs_alone_turns_the_pool_off(tmp_path):
 
 def test_the_chapters_come_in_sphinx_gallerys_order(tmp_path):
     root = make_project(tmp_path, pool=True)
-    app = Sphinx(
-        str(root),
-        str(root),
-        str(root / "_build" / "html"),
-        str(root / "_build" / "doctrees"),
-        "html",
-        status=StringIO(),
-        warning=StringIO(),
-    )
+    app = sphinx_app(root)
     chapters = gallery_pool.chapter_examples(
         root, root / "examples", root / "auto_examples", app.config.sphinx_gallery_conf
     )
