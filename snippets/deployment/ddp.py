@@ -289,7 +289,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     losses = train_ddp(
         rank, world_size, "env://", batches, args.out, args.lr, local_rank=local_rank
     )
-    print(f"rank {rank}/{world_size}: loss on its shard {losses[0]:.4f} -> {losses[-1]:.4f}")
+    # one write per line: the ranks share the launcher's output, and print() would
+    # write the text and its newline separately, so two ranks' lines could merge
+    line = f"rank {rank}/{world_size}: loss on its shard {losses[0]:.4f} -> {losses[-1]:.4f}\n"
+    sys.stdout.write(line)
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

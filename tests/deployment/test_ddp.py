@@ -1,4 +1,5 @@
 import socket
+import sys
 
 import pytest
 import torch
@@ -6,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
+from snippets.deployment import ddp
 from snippets.deployment.ddp import (
     all_reduce_mean,
     demo_batches,
@@ -120,3 +122,22 @@ def test_all_reduce_mean_by_hand_and_bad_input():
         shard_gradients(nn.Linear(1, 1), nn.MSELoss(), torch.zeros(2, 1), torch.zeros(3, 1), 1)
     with pytest.raises(ValueError, match="batch size must be divisible by world_size=2"):
         shard_gradients(nn.Linear(1, 1), nn.MSELoss(), torch.zeros(3, 1), torch.zeros(3, 1), 2)
+
+
+def test_each_rank_writes_its_line_in_one_call(monkeypatch):
+    """torchrun's ranks share one output: a line written in two parts can merge with another's."""
+    writes = []
+
+    class Recorder:
+        def write(self, text):
+            writes.append(text)
+
+        def flush(self):
+            pass
+
+    monkeypatch.setattr(ddp, "train_ddp", lambda *args, **kwargs: [2.5, 0.25])
+    monkeypatch.setattr(sys, "stdout", Recorder())
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    ddp.main(["--steps", "1"])
+    assert writes == ["rank 1/2: loss on its shard 2.5000 -> 0.2500\n"]
