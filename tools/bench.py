@@ -3,7 +3,7 @@
 Usage (``nox -s bench`` runs it): ``python tools/bench.py sphinx-build ARGS...``.
 It times the creation of a fresh environment like the one ``nox -s docs``
 makes (a virtual environment in a temporary folder and the same install
-command, given by ``nox -s bench`` in ``T2T_BENCH_INSTALL``), runs the given
+commands, with uv where nox uses it, given by ``nox -s bench``), runs the given
 Sphinx command twice (cold, then warm with no change), reads each example's
 execution time from sphinx-gallery's JUnit XML, times ``pytest`` and, within
 it, the smoke run of every example at its GPU sizes
@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -37,17 +36,30 @@ def timed(command: list[str]) -> float:
     return time.perf_counter() - start
 
 
+INSTALLER = "uv" if os.environ.get("T2T_BENCH_UV") else "venv and pip"
+
+
 def fresh_environment() -> float | None:
-    """Seconds to create a virtual environment and run the docs session's install command."""
+    """Seconds to create a virtual environment and run the docs session's install commands.
+
+    ``T2T_BENCH_INSTALL`` holds the commands (a JSON list of argument lists)
+    and ``T2T_BENCH_UV`` the uv that nox uses, empty when nox uses venv and pip.
+    """
     install = os.environ.get("T2T_BENCH_INSTALL")
     if not install:
         return None
+    uv = os.environ.get("T2T_BENCH_UV", "")
     with tempfile.TemporaryDirectory() as folder:
+        python = str(Path(folder) / "bin" / "python")
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "venv", folder], check=True)
-        pip = [str(Path(folder) / "bin" / "python"), "-m", "pip", "install", "--quiet"]
-        for command in install.split(";"):  # several pip commands, as nox runs them
-            subprocess.run([*pip, *shlex.split(command)], cwd=ROOT, check=True)
+        if uv:
+            subprocess.run([uv, "venv", "--quiet", folder], check=True)
+            pip = [uv, "pip", "install", "--quiet", "--python", python]
+        else:
+            subprocess.run([sys.executable, "-m", "venv", folder], check=True)
+            pip = [python, "-m", "pip", "install", "--quiet"]
+        for command in json.loads(install):
+            subprocess.run([*pip, *command], cwd=ROOT, check=True)
         return time.perf_counter() - start
 
 
@@ -151,7 +163,7 @@ def main(sphinx: list[str]) -> None:
     rows = [("device", device_name()), ("torch", torch.__version__)]
     if environment is not None:
         rows += [
-            ("fresh environment (venv and install)", f"{environment:.1f} s"),
+            (f"fresh environment ({INSTALLER})", f"{environment:.1f} s"),
             ("cold docs build, environment included", f"{environment + cold:.1f} s"),
         ]
     rows += [
