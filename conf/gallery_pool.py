@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib
 import os
 import pickle
+import warnings
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
@@ -39,6 +40,10 @@ NEEDED = (
     ("sphinx_gallery.gen_rst", "_split_parallel"),
     ("sphinx_gallery.utils", "_collect_gallery_files"),
 )
+
+
+#: The start of loky's warning when it replaces a worker (see ``GalleryPool.start``).
+WORKER_REPLACED = "A worker stopped while some jobs were given to the executor"
 
 
 def run_example(fname: str, target_dir: str, src_dir: str, gallery_conf: bytes) -> Any:
@@ -119,6 +124,11 @@ class GalleryPool:
         for src, _, files in chapters:
             if _split_parallel(files, src, gallery_conf)[0]:
                 return False
+        # loky replaces a worker whose memory has grown by 300 MB since its first
+        # example (an example or two leave that much in the allocator), and warns
+        # that "a worker stopped while some jobs were given"; the examples still
+        # queued go to the new worker, so nothing is lost and nothing needs saying
+        warnings.filterwarnings("ignore", WORKER_REPLACED, UserWarning)
         # a pool of its own: loky's shared one would be torn down under joblib's feet
         self.executor = ProcessPoolExecutor(self.jobs, env=worker_environment(self.jobs))
         frozen = bytes(dumps(gallery_conf))  # with the pickler the pool itself uses

@@ -4,7 +4,9 @@ A small gallery of two chapters is built with sphinx-gallery on two workers,
 with and without the extension. The first chapter's first example sleeps; each
 example logs when it ran. With the pool the second chapter starts while the
 first is still sleeping, and every generated page is the same as without it.
-An example that asks to run alone turns the pool off.
+An example that asks to run alone turns the pool off. A worker that loky
+replaces because its memory grew runs no example twice and skips none, and
+the build says nothing of it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import warnings
 from io import StringIO
 from pathlib import Path
 
@@ -46,6 +49,7 @@ with open(Path.cwd().parents[1] / "ran.jsonl", "a") as log:
 
 CONF = """
 import sys
+import warnings
 sys.path.insert(0, {conf_dir!r})
 project = "Pool"
 extensions = ["sphinx_gallery.gen_gallery"] + {extra!r}
@@ -169,3 +173,39 @@ def test_the_chapters_come_in_sphinx_gallerys_order(tmp_path):
         ("one", "one", ["plot_a_slow.py", "plot_b_quick.py"]),
         ("two", "two", ["plot_c_quick.py", "plot_d_quick.py"]),
     ]
+
+
+HOARD = """
+import os
+import sys
+import warnings
+
+# kept after the example ends: the worker's memory grows by 400 MB with each one
+sys.modules["os"].__dict__.setdefault("_hoard", []).append(bytearray(400_000_000))
+with open(Path.cwd().parents[1] / "pids.txt", "a") as pids:
+    pids.write(f"{os.getpid()}\\n")
+"""
+
+
+def test_a_worker_replaced_for_its_memory_goes_unreported(tmp_path):
+    """loky replaces a worker that grew by 300 MB; the queued examples still run, silently."""
+    root = make_project(tmp_path, pool=True)
+    for old in (root / "examples" / "one").glob("plot_*.py"):
+        old.unlink()
+    for letter in "abcdef":  # six on two workers: a worker is replaced with examples queued
+        name = f"one/plot_{letter}_hoard.py"
+        title = f"plot {letter} hoard"
+        (root / "examples" / name).write_text(
+            EXAMPLE.format(
+                title=title, underline="=" * len(title), name=name, sleep=1.1, extra=HOARD
+            ),
+            encoding="utf-8",
+        )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ran = build(root)
+    assert len(ran) == 8  # every example ran
+    workers = set((root / "pids.txt").read_text(encoding="utf-8").split())
+    assert len(workers) > 2, "no worker was replaced: the case under test did not happen"
+    said = [str(w.message) for w in caught]
+    assert not [m for m in said if m.startswith(gallery_pool.WORKER_REPLACED)], said
