@@ -1,7 +1,15 @@
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
-from snippets.common.checks import check_choice, check_dim, check_positive, check_tensor
+from snippets.common.checks import (
+    broadcast_shape,
+    check_choice,
+    check_dim,
+    check_positive,
+    check_tensor,
+)
 
 
 def test_check_tensor_accepts_and_returns():
@@ -51,3 +59,25 @@ def test_check_choice():
 def test_one_dimension_is_singular():
     with pytest.raises(ValueError, match=r"^x must have 1 dimension, got 2"):
         check_tensor(torch.zeros(2, 3), "x", ndim=1)
+
+
+shapes = st.lists(st.integers(0, 3), max_size=4).map(tuple)
+
+
+@given(st.lists(shapes, min_size=1, max_size=4))
+def test_broadcast_shape_agrees_with_torch(many):
+    """The same shape as torch.broadcast_shapes, or None where it raises."""
+    try:
+        expected = tuple(torch.broadcast_shapes(*many))
+    except RuntimeError:
+        expected = None
+    assert broadcast_shape(*many) == expected
+
+
+def test_broadcast_shape_by_hand():
+    assert broadcast_shape((4, 1, 3), (5, 3)) == (4, 5, 3)
+    assert broadcast_shape((2, 1), (1, 0)) == (2, 0)  # a size 0 broadcasts against 1
+    assert broadcast_shape((2,), (0,)) is None
+    assert broadcast_shape((2, 3), (3, 3)) is None
+    assert broadcast_shape(()) == ()
+    assert broadcast_shape(torch.Size([2, 1]), (3,)) == (2, 3)
