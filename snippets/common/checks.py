@@ -105,7 +105,14 @@ def broadcast_shape(*shapes: Sequence[int]) -> tuple[int, ...] | None:
     do not fit. The same answer as ``torch.broadcast_shapes``, which raises
     instead of returning ``None``, in a few microseconds instead of about a
     hundred: the attention layers check their inputs this way on every call.
+    Symbolic sizes (``torch.SymInt``, while ``torch.export`` traces a model
+    for ONNX) go to ``torch.broadcast_shapes``, which knows how to compare them.
     """
+    if any(type(size) is not int for shape in shapes for size in shape):
+        try:
+            return tuple(torch.broadcast_shapes(*shapes))
+        except RuntimeError:
+            return None
     rank = max((len(shape) for shape in shapes), default=0)
     out = []
     for sizes in zip(*((1,) * (rank - len(shape)) + tuple(shape) for shape in shapes)):

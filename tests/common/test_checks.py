@@ -81,3 +81,21 @@ def test_broadcast_shape_by_hand():
     assert broadcast_shape((2, 3), (3, 3)) is None
     assert broadcast_shape(()) == ()
     assert broadcast_shape(torch.Size([2, 1]), (3,)) == (2, 3)
+
+
+def test_broadcast_shape_of_symbolic_sizes_is_torchs():
+    """Under torch.export the sizes are SymInts, which cannot be hashed: torch compares them."""
+
+    class Scale(torch.nn.Module):
+        def forward(self, x, y):
+            shape = broadcast_shape(x.shape, y.shape)
+            assert shape is not None and all(type(size) is not int for size in shape[:1])
+            return x * y
+
+    batch = torch.export.Dim("batch", min=2, max=64)
+    program = torch.export.export(
+        Scale(), (torch.ones(4, 3), torch.ones(4, 3)), dynamic_shapes=({0: batch}, {0: batch})
+    )
+    torch.testing.assert_close(
+        program.module()(torch.ones(5, 3), torch.full((5, 3), 2.0)), torch.full((5, 3), 2.0)
+    )
