@@ -96,32 +96,5 @@ def check_choice(value: object, name: str, choices: Sequence[object]) -> None:
         raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
 
 
-def broadcast_shape(*shapes: Sequence[int]) -> tuple[int, ...] | None:
-    """The shape that ``shapes`` broadcast to, or ``None`` if they do not broadcast.
-
-    PyTorch's rule, read from the last dimension back: two sizes fit when they
-    are equal or one of them is 1 (a missing dimension counts as 1), so
-    ``(4, 1, 3)`` and ``(5, 3)`` give ``(4, 5, 3)`` and ``(2,)`` and ``(0,)``
-    do not fit. The same answer as ``torch.broadcast_shapes``, which raises
-    instead of returning ``None``, in a few microseconds instead of about a
-    hundred: the attention layers check their inputs this way on every call.
-    Symbolic sizes (``torch.SymInt``, while ``torch.export`` traces a model
-    for ONNX) go to ``torch.broadcast_shapes``, which knows how to compare them.
-    """
-    if any(type(size) is not int for shape in shapes for size in shape):
-        try:
-            return tuple(torch.broadcast_shapes(*shapes))
-        except RuntimeError:
-            return None
-    rank = max((len(shape) for shape in shapes), default=0)
-    out = []
-    for sizes in zip(*((1,) * (rank - len(shape)) + tuple(shape) for shape in shapes)):
-        other = {size for size in sizes if size != 1}
-        if len(other) > 1:
-            return None
-        out.append(other.pop() if other else 1)
-    return tuple(out)
-
-
 def _names(dtypes: Sequence[torch.dtype]) -> str:
     return " or ".join(str(d) for d in dtypes)

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from snippets.common.checks import broadcast_shape, check_dim, check_positive, check_tensor
+from snippets.common.checks import check_dim, check_positive, check_tensor
 
 
 def scaled_dot_product_attention(
@@ -110,12 +110,14 @@ def _check_query_key_value(query: object, key: object, value: object) -> None:
             f"value must have as many positions as key, {key.shape[-2]}, in dimension -2, "
             f"got value shape {tuple(value.shape)} and key shape {tuple(key.shape)}"
         )
-    if broadcast_shape(query.shape[:-2], key.shape[:-2], value.shape[:-2]) is None:
+    try:
+        torch.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
+    except RuntimeError:
         raise ValueError(
             "query, key and value must have equal or broadcastable leading (batch, head) "
             f"dimensions, got shapes {tuple(query.shape)}, {tuple(key.shape)} and "
             f"{tuple(value.shape)}"
-        )
+        ) from None
 
 
 def _check_mask_for_scores(
@@ -124,7 +126,11 @@ def _check_mask_for_scores(
     """A mask must be boolean or of the scores' dtype and broadcast to their shape."""
     check_tensor(mask, name)
     _check_mask_dtype(mask, name, dtype)
-    if broadcast_shape(mask.shape, scores) != scores:
+    try:
+        fits = torch.broadcast_shapes(mask.shape, scores) == scores
+    except RuntimeError:
+        fits = False
+    if not fits:
         raise ValueError(
             f"{name} must broadcast to the scores' shape [..., L, S] = {scores}, "
             f"got shape {tuple(mask.shape)}"

@@ -1,15 +1,7 @@
 import pytest
 import torch
-from hypothesis import given
-from hypothesis import strategies as st
 
-from snippets.common.checks import (
-    broadcast_shape,
-    check_choice,
-    check_dim,
-    check_positive,
-    check_tensor,
-)
+from snippets.common.checks import check_choice, check_dim, check_positive, check_tensor
 
 
 def test_check_tensor_accepts_and_returns():
@@ -59,43 +51,3 @@ def test_check_choice():
 def test_one_dimension_is_singular():
     with pytest.raises(ValueError, match=r"^x must have 1 dimension, got 2"):
         check_tensor(torch.zeros(2, 3), "x", ndim=1)
-
-
-shapes = st.lists(st.integers(0, 3), max_size=4).map(tuple)
-
-
-@given(st.lists(shapes, min_size=1, max_size=4))
-def test_broadcast_shape_agrees_with_torch(many):
-    """The same shape as torch.broadcast_shapes, or None where it raises."""
-    try:
-        expected = tuple(torch.broadcast_shapes(*many))
-    except RuntimeError:
-        expected = None
-    assert broadcast_shape(*many) == expected
-
-
-def test_broadcast_shape_by_hand():
-    assert broadcast_shape((4, 1, 3), (5, 3)) == (4, 5, 3)
-    assert broadcast_shape((2, 1), (1, 0)) == (2, 0)  # a size 0 broadcasts against 1
-    assert broadcast_shape((2,), (0,)) is None
-    assert broadcast_shape((2, 3), (3, 3)) is None
-    assert broadcast_shape(()) == ()
-    assert broadcast_shape(torch.Size([2, 1]), (3,)) == (2, 3)
-
-
-def test_broadcast_shape_of_symbolic_sizes_is_torchs():
-    """Under torch.export the sizes are SymInts, which cannot be hashed: torch compares them."""
-
-    class Scale(torch.nn.Module):
-        def forward(self, x, y):
-            shape = broadcast_shape(x.shape, y.shape)
-            assert shape is not None and all(type(size) is not int for size in shape[:1])
-            return x * y
-
-    batch = torch.export.Dim("batch", min=2, max=64)
-    program = torch.export.export(
-        Scale(), (torch.ones(4, 3), torch.ones(4, 3)), dynamic_shapes=({0: batch}, {0: batch})
-    )
-    torch.testing.assert_close(
-        program.module()(torch.ones(5, 3), torch.full((5, 3), 2.0)), torch.full((5, 3), 2.0)
-    )
