@@ -21,10 +21,10 @@ from pathlib import Path
 import nox
 import nox.virtualenv
 
-sys.path.insert(0, str(Path(__file__).parent))  # the repository's tools/ for the next line
+ROOT = Path(__file__).parent
+sys.path.insert(0, str(ROOT))  # the repository's tools/ for the next line
 from tools.pip_sources import pip_sources  # noqa: E402  (uv is given pip's package sources)
 
-ROOT = Path(__file__).parent
 BUILD = ROOT / "build"
 HTML = BUILD / "html"
 
