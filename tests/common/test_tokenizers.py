@@ -69,3 +69,18 @@ def test_bpe_and_char_tokenizers_share_decoding():
     bpe = BPETokenizer.train("low lower lowest " * 20, vocab_size=30)
     batch = bpe.encode_batch(["low", "lowest"], add_eos=True)
     assert [bpe.decode(row) for row in batch] == ["low", "lowest"]
+
+
+@given(
+    texts=st.lists(st.text(alphabet="abc\u00e9 ", max_size=12), min_size=1, max_size=8),
+    add_bos=st.booleans(),
+    add_eos=st.booleans(),
+)
+def test_encode_batch_rows_are_the_encodings_then_padding(texts, add_bos, add_eos):
+    """Each row is encode(text) followed by <pad>, as wide as the longest (0 wide if all empty)."""
+    tok = CharTokenizer(["abc"])
+    batch = tok.encode_batch(texts, add_bos, add_eos)
+    encoded = [tok.encode(t, add_bos, add_eos) for t in texts]
+    width = max(len(ids) for ids in encoded)
+    assert batch.dtype == torch.int64 and batch.shape == (len(texts), width)
+    assert batch.tolist() == [ids + [tok.pad_id] * (width - len(ids)) for ids in encoded]
