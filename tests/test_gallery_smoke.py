@@ -53,11 +53,13 @@ OUTPUT = "output.txt"
 #: where to write each example's smoke time in seconds, as JSON (``nox -s bench`` sets it)
 TIMES_FILE = os.environ.get("T2T_SMOKE_TIMES")
 #: imported once by the fork server: torch, its compiler front end (which the
-#: optimizers import on first use), matplotlib and every snippets module
+#: optimizers import on first use), matplotlib, scikit-learn's data sets (which
+#: the digits and the moons import on first use) and every snippets module
 PRELOAD = [
     "torch",
     "torch._dynamo",
     "matplotlib.pyplot",
+    "sklearn.datasets",
     *sorted(m.name for m in pkgutil.walk_packages([str(ROOT / "snippets")], "snippets.")),
     __name__,  # this module (and pytest), where each child finds run_example
 ]

@@ -8,6 +8,7 @@ without its test, a chapter without its package, or the API page forgets a modul
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -110,3 +111,27 @@ def test_pages_cite_tests_that_exist():
             if name not in names:
                 problems.append(f"{page.relative_to(ROOT)}: no test named {name}")
     assert problems == []
+
+
+#: packages that take about a second to import, which a module imports inside the
+#: function that needs them, so that importing the module (as the API page, a
+#: notebook page or a training process does) stays cheap
+LAZY_IMPORTS = ("sklearn", "onnx", "onnxruntime", "gymnasium")
+
+
+def test_slow_packages_are_imported_where_they_are_used():
+    at_top = []
+    for path in sorted(SNIPPETS.rglob("*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            else:
+                continue
+            at_top += [
+                f"{path.relative_to(ROOT)}: {name}"
+                for name in names
+                if name.split(".")[0] in LAZY_IMPORTS
+            ]
+    assert at_top == [], f"imported at module level: {at_top}"

@@ -46,7 +46,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # Imported once by the server, besides every module of ``snippets``: the costly
 # imports a page would otherwise pay in its kernel (``torch.testing.assert_close``
 # imports torch.distributed.tensor on its first call; building on the meta device
-# or a first optimizer step imports torch._dynamo).
+# or a first optimizer step imports torch._dynamo; loading the digits or the
+# moons imports scikit-learn's data sets).
 PRELOAD = (
     "numpy",
     "torch",
@@ -54,6 +55,7 @@ PRELOAD = (
     "torch.distributed.tensor",
     "matplotlib",
     "matplotlib.pyplot",
+    "sklearn.datasets",
     "IPython",
     "ipykernel.kernelapp",
     "ipykernel.ipkernel",

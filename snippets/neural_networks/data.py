@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-from sklearn.datasets import make_moons
 
 from snippets.common.checks import check_positive, check_tensor
 from snippets.common.data import Split
@@ -30,6 +29,10 @@ def two_moons(
     check_positive(noise, "noise", allow_zero=True)
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
+    # imported here, as for the digits: scikit-learn takes about a second to import,
+    # and most code that imports this module never draws the moons
+    from sklearn.datasets import make_moons
+
     points, labels = make_moons(n_samples=n, noise=noise, shuffle=True, random_state=seed)
     x = torch.tensor(points, dtype=torch.float32)
     y = torch.tensor(labels, dtype=torch.int64)
