@@ -52,6 +52,7 @@ extensions = [
     "notfound.extension",  # a 404 page whose links work at any depth
     "titles_only_toc",  # conf/titles_only_toc.py: the sidebar built from titles only
     "gallery_pool",  # conf/gallery_pool.py: every chapter's examples on one pool of workers
+    "viewcode_source_files",  # conf/viewcode_source_files.py: source pages checked without imports
 ]
 
 exclude_patterns = [
