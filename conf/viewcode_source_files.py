@@ -47,7 +47,7 @@ def module_file(modname: str, packages: list[str]) -> Path | None:
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("sphinx.ext.viewcode")
-    app.add_config_value("viewcode_source_packages", ["snippets"], "env", types=[list])
+    app.add_config_value("viewcode_source_packages", ["snippets"], "", types=[list])
     from sphinx.ext import viewcode
 
     original = getattr(viewcode, _ORIGINAL, None) or getattr(viewcode, "get_module_filename", None)
