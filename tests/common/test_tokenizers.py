@@ -1,6 +1,6 @@
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from snippets.common.tokenizers import SPECIALS, CharTokenizer
@@ -76,6 +76,7 @@ def test_bpe_and_char_tokenizers_share_decoding():
     add_bos=st.booleans(),
     add_eos=st.booleans(),
 )
+@example(texts=["", ""], add_bos=False, add_eos=False)  # every text empty: 0 wide
 def test_encode_batch_rows_are_the_encodings_then_padding(texts, add_bos, add_eos):
     """Each row is encode(text) followed by <pad>, as wide as the longest (0 wide if all empty)."""
     tok = CharTokenizer(["abc"])
