@@ -89,9 +89,11 @@ def test_a_rebuild_imports_the_module_only_without_the_extension(project, tmp_pa
     page = build(project, tmp_path / "out", extension=extension, fresh=True)
     first = page.read_text(encoding="utf-8")
     assert 'class="nf">area<' in first
+    written = page.stat().st_mtime_ns
     forget_package()
     build(project, tmp_path / "out", extension=extension, fresh=False)
     assert (MODULE in sys.modules) is not extension
+    assert page.stat().st_mtime_ns == written  # up to date, so not written again
     assert page.read_text(encoding="utf-8") == first
 
 
