@@ -31,6 +31,7 @@ in the child and hooks into the child's own IPython shell.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import select
 import signal
@@ -183,6 +184,7 @@ def _become_kernel(request: dict, fds: list[int]) -> None:
         from ipykernel.kernelapp import IPKernelApp
 
         app = IPKernelApp.instance()
+        app.log.addFilter(_without_the_tcp_notice)
         # read from the environment when ipykernel was imported, i.e. in the server: read it again
         app.parent_handle = int(os.environ.get("JPY_PARENT_PID") or 0)
         app.initialize(request["argv"])
@@ -194,6 +196,20 @@ def _become_kernel(request: dict, fds: list[int]) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+
+
+#: how ipykernel (7.4 and later) begins the notice it logs at every start over TCP
+TCP_NOTICE = "Kernel is running over TCP without encryption"
+
+
+def _without_the_tcp_notice(record: logging.LogRecord) -> bool:
+    """Drop ipykernel's notice that the kernel talks over TCP without encryption.
+
+    Jupyter starts the kernel on the loopback interface and signs every message
+    with the key of a connection file that only this user can read; the notice
+    would be printed once for each of the 70 notebook pages of every build.
+    """
+    return not str(record.msg).startswith(TCP_NOTICE)
 
 
 def _exit_with(pid: int) -> None:

@@ -154,3 +154,14 @@ def test_without_a_server_the_launcher_starts_an_ordinary_kernel(kernels, tmp_pa
     finally:
         os.environ[SERVER] = str(kernels / "server.sock")
     assert nb.cells[0].outputs[0]["text"].strip() == "False"
+
+
+def test_the_kernel_does_not_print_the_tcp_notice(kernels, tmp_path, capfd):
+    """ipykernel's TCP notice, which an ordinary kernel prints, is not printed for each page."""
+    run(notebook("print('ready')"), tmp_path)
+    preloaded = capfd.readouterr().err
+    ordinary = notebook("print('ready')")
+    ordinary.metadata["kernelspec"]["name"] = "python3"
+    run(ordinary, tmp_path)
+    assert preloaded_kernel.TCP_NOTICE in capfd.readouterr().err  # the notice still exists
+    assert preloaded_kernel.TCP_NOTICE not in preloaded
