@@ -198,7 +198,7 @@ def _become_kernel(request: dict, fds: list[int]) -> None:
         os._exit(code)
 
 
-#: how ipykernel (7.4 and later) begins the notice it logs at every start over TCP
+#: how ipykernel 7.4 begins the notice it logs whenever a kernel starts over TCP
 TCP_NOTICE = "Kernel is running over TCP without encryption"
 
 
