@@ -43,12 +43,12 @@ responses = conv2d(digit, weight, padding=1)[0]  # [4, 32, 32]
 print("input", tuple(digit.shape), "→ feature maps", tuple(responses.shape))
 
 fig, axes = plt.subplots(2, 5, figsize=(10, 4.4))
-axes[0, 0].imshow(digit[0, 0], cmap="gray_r")
+axes[0, 0].imshow(digit[0, 0].numpy(), cmap="gray_r")
 axes[0, 0].set_title(f"input (a {int(data.y_test[0])})")
 axes[1, 0].axis("off")
 for k, (name, kernel) in enumerate(filters.items(), start=1):
     limit = kernel.abs().max()
-    axes[0, k].imshow(kernel, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    axes[0, k].imshow(kernel.numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit)
     axes[0, k].set_title(f"filter: {name}")
     for (i, j), value in zip(
         torch.cartesian_prod(torch.arange(3), torch.arange(3)), kernel.flatten()
@@ -56,7 +56,7 @@ for k, (name, kernel) in enumerate(filters.items(), start=1):
         color = "white" if abs(value) > 0.6 * limit else "black"
         axes[0, k].text(int(j), int(i), f"{value:.2g}", ha="center", va="center", color=color)
     limit = responses[k - 1].abs().max()
-    axes[1, k].imshow(responses[k - 1], cmap="RdBu_r", vmin=-limit, vmax=limit)
+    axes[1, k].imshow(responses[k - 1].numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit)
     axes[1, k].set_title(f"response: {name}")
 for ax in axes.flat:
     ax.set_xticks([])
@@ -89,7 +89,7 @@ first = model.features[0][0].weight.detach()  # [16, 1, 3, 3]
 fig, axes = plt.subplots(2, 8, figsize=(9, 2.6))
 for ax, kernel in zip(axes.flat, first[:16, 0]):
     limit = kernel.abs().max()
-    ax.imshow(kernel, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    ax.imshow(kernel.numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit)
     ax.axis("off")
 fig.suptitle("Learned 3×3 filters of the first layer")
 plt.show()
@@ -107,7 +107,7 @@ fig, axes = plt.subplots(3, 8, figsize=(9, 3.9))
 rows = [("block 1, 8×8", before_pool), ("pool 1, 4×4", after_first), ("block 2, 2×2", after_second)]
 for r, (label, maps) in enumerate(rows):
     for c in range(8):
-        axes[r, c].imshow(maps[c], cmap="viridis")
+        axes[r, c].imshow(maps[c].numpy(), cmap="viridis")
         axes[r, c].set_xticks([])
         axes[r, c].set_yticks([])
         axes[r, c].grid(False)
@@ -150,7 +150,7 @@ for k, ((name, layer), field) in enumerate(zip(geometry, fields)):
     rows, cols = touched[:, 0], touched[:, 1]
     extent = int(rows.max() - rows.min() + 1), int(cols.max() - cols.min() + 1)
     measured.append(extent)
-    axes[k].imshow(x.grad[0, 0].abs(), cmap="magma")
+    axes[k].imshow(x.grad[0, 0].abs().numpy(), cmap="magma")
     box = Rectangle((cols.min() - 0.5, rows.min() - 0.5), field, field, fill=False, ec="cyan")
     axes[k].add_patch(box)
     axes[k].set_title(f"{labels[k]}: {field}×{field}", fontsize=9)

@@ -115,7 +115,7 @@ for col, name in enumerate(models):
     features = models[name].decoder[0].weight.detach()[:, :16].T.reshape(16, 8, 8)
     for k, ax in enumerate(axes[:, 4 * col : 4 * col + 4].flat):
         limit = features[k].abs().max().item()
-        ax.imshow(features[k], cmap="RdBu_r", vmin=-limit, vmax=limit)
+        ax.imshow(features[k].numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit)
         ax.axis("off")
     axes[0, 4 * col].set_title(f"{name}: 16 code units", loc="left")
 fig.suptitle("Decoder weights of each code unit (red +, blue −)")

@@ -178,11 +178,11 @@ fig, axes = plt.subplots(6, 6, figsize=(5.5, 5.8))
 for ax in axes.flat:
     ax.axis("off")
 for j, image in enumerate(render(cols, [n[:5] for n in shared])):
-    axes[0, j + 1].imshow(image[0], cmap="gray_r", vmin=0, vmax=1)
+    axes[0, j + 1].imshow(image[0].numpy(), cmap="gray_r", vmin=0, vmax=1)
 for i, image in enumerate(render(rows, [n[:5] for n in shared])):
-    axes[i + 1, 0].imshow(image[0], cmap="gray_r", vmin=0, vmax=1)
+    axes[i + 1, 0].imshow(image[0].numpy(), cmap="gray_r", vmin=0, vmax=1)
 for k, image in enumerate(mixed):
-    axes[k // 5 + 1, k % 5 + 1].imshow(image[0], cmap="gray_r", vmin=0, vmax=1)
+    axes[k // 5 + 1, k % 5 + 1].imshow(image[0].numpy(), cmap="gray_r", vmin=0, vmax=1)
 axes[0, 1].set_title("fine source →", loc="left", fontsize=9)
 axes[1, 0].set_title("coarse source ↓", loc="left", fontsize=9)
 fig.suptitle(f"Style mixing: layers 0 to {crossover - 1} from the row, the rest from the column")

@@ -68,7 +68,7 @@ plt.show()
 w = model.weights[0][:32].cpu().reshape(-1, 8, 8)
 fig, axes = plt.subplots(4, 8, figsize=(8, 4.2))
 for ax, image in zip(axes.flat, w):
-    ax.imshow(image, cmap="RdBu_r", vmin=-w.abs().max(), vmax=w.abs().max())
+    ax.imshow(image.numpy(), cmap="RdBu_r", vmin=-w.abs().max(), vmax=w.abs().max())
     ax.axis("off")
 fig.suptitle("First-layer weights of 32 hidden units (red +, blue −)")
 plt.show()

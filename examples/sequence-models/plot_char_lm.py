@@ -114,7 +114,7 @@ with torch.no_grad():
     trace = {k: v.cpu() for k, v in gate_trace(model.lstm, embedded, ScratchLSTM).items()}
 fig, axes = plt.subplots(3, 1, figsize=(9.6, 6.0), sharex=True)
 for ax, gate in zip(axes, ("input", "forget", "output")):
-    image = ax.imshow(trace[gate][:, :24].T, aspect="auto", cmap="viridis", vmin=0, vmax=1)
+    image = ax.imshow(trace[gate][:, :24].T.numpy(), aspect="auto", cmap="viridis", vmin=0, vmax=1)
     ax.set(ylabel="unit", title=f"{gate} gate")
     ax.grid(False)
 fig.colorbar(image, ax=axes, shrink=0.8)

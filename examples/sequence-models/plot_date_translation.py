@@ -101,7 +101,7 @@ for ax, index in zip(axes, (0, 5)):
     out = greedy_decode(model, one_src, tgt_tok.bos_id, tgt_tok.eos_id, max_len=11)
     text = tgt_tok.decode(out[0].cpu())
     weights = model.last_attention[0, : len(text)].detach().cpu()  # [output chars, source chars]
-    ax.imshow(weights, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    ax.imshow(weights.numpy(), cmap="Blues", vmin=0, vmax=1, aspect="auto")
     ax.grid(False)
     ax.set_xticks(range(len(source)), list(source))
     ax.set_yticks(range(len(text)), list(text))

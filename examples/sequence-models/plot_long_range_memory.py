@@ -102,7 +102,7 @@ for ax, values, title in (
     (axes[0], lstm_trace["forget"], "LSTM forget gate f_t (1 = keep the cell state)"),
     (axes[1], gru_trace["update"], "GRU update gate z_t (1 = keep the hidden state)"),
 ):
-    image = ax.imshow(values[:, :16].T, aspect="auto", cmap="viridis", vmin=0, vmax=1)
+    image = ax.imshow(values[:, :16].T.numpy(), aspect="auto", cmap="viridis", vmin=0, vmax=1)
     ax.set(ylabel="unit", title=title)
     ax.grid(False)
     fig.colorbar(image, ax=ax)

@@ -95,7 +95,7 @@ causal_weights, padding_weights = causal_weights[0], padding_weights[0]
 
 fig, axes = plt.subplots(1, 3, figsize=(11, 4.4))
 labels = [str(int(d)) for d in x_test[0]]
-axes[0].imshow(weights, cmap="viridis")
+axes[0].imshow(weights.numpy(), cmap="viridis")
 axes[0].set_xticks(range(length), labels)
 axes[0].set_yticks(range(length), [str(int(d)) for d in predicted[0]])
 axes[0].set(xlabel="input (key)", ylabel="output (query)", title="Trained: reversal")
@@ -103,7 +103,7 @@ for ax, w, title in (
     (axes[1], causal_weights, "Causal mask"),
     (axes[2], padding_weights, "Padding mask (last 2 are pad)"),
 ):
-    ax.imshow(w, cmap="viridis", vmin=0, vmax=1)
+    ax.imshow(w.numpy(), cmap="viridis", vmin=0, vmax=1)
     ax.set(xlabel="key position", ylabel="query position", title=title)
 for ax in axes:
     ax.grid(False)

@@ -135,7 +135,7 @@ weights = layer.cross_attention_weights[0].mean(0).cpu()  # [T, S]
 layer.keep_weights = False
 out_chars = list(tgt_tok.decode(ids[0])) + ["<eos>"]
 fig, ax = plt.subplots(figsize=(7.5, 4.2))
-ax.imshow(weights[: len(out_chars)], cmap="viridis", aspect="auto")
+ax.imshow(weights[: len(out_chars)].numpy(), cmap="viridis", aspect="auto")
 ax.grid(False)
 ax.set_xticks(range(len(example)), list(example))
 ax.set_yticks(range(len(out_chars)), out_chars)

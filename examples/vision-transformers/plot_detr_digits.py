@@ -46,7 +46,7 @@ print("train:", tuple(train.images.shape), " test:", tuple(test.images.shape), "
 
 def draw(ax, image, boxes, color, scores=None):
     """Show one canvas with its (cx, cy, w, h) boxes drawn in pixels."""
-    ax.imshow(image[0].cpu(), cmap="gray_r", vmin=0, vmax=1)
+    ax.imshow(image[0].cpu().numpy(), cmap="gray_r", vmin=0, vmax=1)
     for k, (x0, y0, x1, y1) in enumerate((box_cxcywh_to_xyxy(boxes) * CANVAS).tolist()):
         # pixel k covers [k - 0.5, k + 0.5] in imshow's coordinates
         ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, color=color))

@@ -77,7 +77,7 @@ assert score >= 0.80, f"held-out exact match {score:.3f} is below the bar 0.80"
 # Held-out canvases with the caption the model wrote (red when wrong).
 fig, axes = plt.subplots(4, 2, figsize=(8, 5))
 for ax, image, guess, truth in zip(axes.flat, test_x, guesses, truths):
-    ax.imshow(image[0], cmap="gray_r")
+    ax.imshow(image[0].numpy(), cmap="gray_r")
     ax.set_title(
         guess if guess == truth else f"{guess} (true: {truth})",
         color="black" if guess == truth else "red",
@@ -102,11 +102,11 @@ weights = last.cross_attention_weights[0].mean(dim=0).cpu()  # [T, 12]
 last.keep_weights = False
 words = guesses[example].split()
 fig, axes = plt.subplots(1, len(words) + 1, figsize=(2.6 * (len(words) + 1), 2.0))
-axes[0].imshow(test_x[example, 0], cmap="gray_r")
+axes[0].imshow(test_x[example, 0].numpy(), cmap="gray_r")
 axes[0].set_title("canvas")
 for step, (ax, word) in enumerate(zip(axes[1:], words)):
     # word `step` is predicted at decoder position `step`, which reads <bos> and the words before
-    ax.imshow(weights[step].reshape(2, 6), cmap="viridis")
+    ax.imshow(weights[step].reshape(2, 6).numpy(), cmap="viridis")
     ax.set_title(f"writing “{word}”")
 for ax in axes:
     ax.set_xlabel("patch column")

@@ -52,12 +52,12 @@ print("train:", tuple(x_train.shape), " test:", tuple(x_test.shape), " device:",
 patches = patchify(x_train[:1], PATCH)[0]  # [16, 1·4·4]
 fig = plt.figure(figsize=(7.2, 2.8))
 left = fig.add_subplot(1, 3, 1)
-left.imshow(x_train[0, 0], cmap="gray_r")
+left.imshow(x_train[0, 0].numpy(), cmap="gray_r")
 left.set_title(f"a {int(data.y_train[0])}, 16×16")
 left.axis("off")
 for k in range(GRID * GRID):
     ax = fig.add_subplot(GRID, 2 * GRID, (k // GRID) * 2 * GRID + GRID + 1 + k % GRID)
-    ax.imshow(patches[k].reshape(PATCH, PATCH), cmap="gray_r", vmin=0, vmax=1)
+    ax.imshow(patches[k].reshape(PATCH, PATCH).numpy(), cmap="gray_r", vmin=0, vmax=1)
     ax.set(xticks=[], yticks=[])
     ax.set_title(str(k), fontsize=7, pad=1)
 fig.suptitle("An image as a sequence of sixteen 4×4 patches")
@@ -133,10 +133,10 @@ cls_to_patches = rollout[:, 0, 1:].reshape(-1, 1, GRID, GRID)
 heat = F.interpolate(cls_to_patches, size=(SIZE, SIZE), mode="nearest")
 fig, axes = plt.subplots(2, 8, figsize=(9.6, 2.8))
 for k in range(8):
-    axes[0, k].imshow(x_test[k, 0], cmap="gray_r")
+    axes[0, k].imshow(x_test[k, 0].numpy(), cmap="gray_r")
     axes[0, k].set_title(f"label {int(data.y_test[k])}", fontsize=8)
-    axes[1, k].imshow(x_test[k, 0], cmap="gray")
-    axes[1, k].imshow(heat[k, 0], cmap="inferno", alpha=0.6)
+    axes[1, k].imshow(x_test[k, 0].numpy(), cmap="gray")
+    axes[1, k].imshow(heat[k, 0].numpy(), cmap="inferno", alpha=0.6)
 for ax in axes.flat:
     ax.axis("off")
 fig.suptitle("Test digits (top) and the class token's attention rollout over patches (bottom)")
@@ -153,7 +153,7 @@ similarity = position_similarity(vit.pos_embed.cpu(), GRID)  # [4, 4, 4, 4]
 fig, axes = plt.subplots(GRID, GRID, figsize=(5.0, 5.0))
 for i in range(GRID):
     for j in range(GRID):
-        image = axes[i, j].imshow(similarity[i, j], cmap="viridis", vmin=-1, vmax=1)
+        image = axes[i, j].imshow(similarity[i, j].numpy(), cmap="viridis", vmin=-1, vmax=1)
         axes[i, j].set(xticks=[], yticks=[])
         axes[i, j].grid(False)
         if j == 0:
