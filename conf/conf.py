@@ -22,6 +22,12 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(ROOT))  # make `snippets` importable for autodoc and examples
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # gallery_order
 
+# Warnings that stop the build (tools/strict_warnings.py): every process the
+# build starts from here on, example workers and notebook kernels, applies them.
+from tools import strict_warnings  # noqa: E402
+
+os.environ["PYTHONWARNINGS"] = strict_warnings.python_warnings(os.environ.get("PYTHONWARNINGS"))
+
 # -- Project -----------------------------------------------------------------
 project = "Tensors to Transformers"
 author = "The Tensors to Transformers authors"

@@ -21,6 +21,12 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
+from tools import strict_warnings  # noqa: E402
+
+# warnings that fail a test (tools/strict_warnings.py), also in every process a
+# test starts: the examples' smoke runs, torchrun's workers, subprocesses
+os.environ["PYTHONWARNINGS"] = strict_warnings.python_warnings(os.environ.get("PYTHONWARNINGS"))
+
 torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 # Checks of the built site run only in `nox -s browser`, after `nox -s docs`.
@@ -44,6 +50,11 @@ def _seed_and_close_figures():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for spec in strict_warnings.pytest_filters():
+        config.addinivalue_line("filterwarnings", spec)
 
 
 SMOKE_MODULE = pytest.StashKey[object]()

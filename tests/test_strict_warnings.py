@@ -1,0 +1,69 @@
+"""Warnings that fail the tests and the build, in-process and in the processes they start."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tools import strict_warnings
+
+# numpy passes __array__ a copy argument, which this one, like torch's Tensor.__array__, lacks
+COPY_FALLBACK = (
+    "import numpy as np\n"
+    "class Legacy:\n"
+    "    def __array__(self, dtype=None):\n"
+    "        return np.zeros(2)\n"
+    "np.array(Legacy(), copy=True)\n"
+)
+
+
+def run(variable: str | None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    if variable is not None:
+        env["PYTHONWARNINGS"] = variable
+    return subprocess.run(
+        [sys.executable, "-c", COPY_FALLBACK], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_python_warnings_appends_once_and_keeps_what_was_there():
+    joined = strict_warnings.python_warnings("ignore::UserWarning")
+    assert joined.split(",") == ["ignore::UserWarning", *strict_warnings.FILTERS]
+    assert strict_warnings.python_warnings(joined) == joined
+    assert strict_warnings.python_warnings(None).split(",") == list(strict_warnings.FILTERS)
+
+
+def test_a_process_started_with_the_variable_fails_on_the_warning():
+    """The filters are valid ``PYTHONWARNINGS`` entries: a process started with them stops."""
+    failed = run(strict_warnings.python_warnings())
+    assert failed.returncode != 0
+    assert "DeprecationWarning: __array__ implementation" in failed.stderr
+    assert run(None).returncode == 0  # without them the same code only warns
+
+
+def test_the_suite_passes_them_to_the_processes_it_starts():
+    entries = os.environ["PYTHONWARNINGS"].split(",")
+    assert set(strict_warnings.FILTERS) <= set(entries)
+
+
+def test_the_tests_themselves_fail_on_the_warning():
+    class Legacy:
+        def __array__(self, dtype=None):
+            return np.zeros(2)
+
+    with pytest.raises(DeprecationWarning, match="copy keyword"):
+        np.array(Legacy(), copy=True)
+
+
+def test_pytest_reads_each_message_as_literal_text():
+    [spec] = strict_warnings.pytest_filters(("error:a.b (c):UserWarning",))
+    action, message, category = spec.split(":")
+    assert (action, category) == ("error", "UserWarning")
+    assert re.match(message, "a.b (c) and more")
+    assert not re.match(message, "axb (c)")
+    assert len(strict_warnings.pytest_filters()) == len(strict_warnings.FILTERS)
