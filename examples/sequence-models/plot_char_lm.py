@@ -92,7 +92,11 @@ width = 0.27
 for k, (temperature, colour) in enumerate(zip(temperatures, PALETTE)):
     probs = temperature_probs(logits, temperature)[top]
     ax.bar(
-        torch.arange(8) + (k - 1) * width, probs, width, color=colour, label=f"T = {temperature}"
+        (torch.arange(8) + (k - 1) * width).numpy(),
+        probs.numpy(),
+        width,
+        color=colour,
+        label=f"T = {temperature}",
     )
 ax.set_xticks(range(8), [repr(tokenizer.itos[i]) for i in top])
 ax.set(xlabel=f"next character after {prompt!r}", ylabel="probability")
