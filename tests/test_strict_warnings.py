@@ -7,27 +7,36 @@ import re
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from tools import strict_warnings
 
-# numpy passes __array__ a copy argument, which this one, like torch's Tensor.__array__, lacks
-COPY_FALLBACK = (
-    "import numpy as np\n"
-    "class Legacy:\n"
-    "    def __array__(self, dtype=None):\n"
-    "        return np.zeros(2)\n"
-    "np.array(Legacy(), copy=True)\n"
-)
+# Code that makes numpy warn as it does for a tensor handed to matplotlib: each
+# class lacks an argument that numpy passes, as torch.Tensor does.
+LEGACY = {
+    "__array__": (
+        "import numpy as np\n"
+        "class Legacy:\n"
+        "    def __array__(self, dtype=None):\n"
+        "        return np.zeros(2)\n"
+        "np.array(Legacy(), copy=True)\n"
+    ),
+    "__array_wrap__": (
+        "import numpy as np\n"
+        "class Legacy(np.ndarray):\n"
+        "    def __array_wrap__(self, array):\n"
+        "        return array\n"
+        "np.add(np.zeros(2).view(Legacy), 1)\n"
+    ),
+}
 
 
-def run(variable: str | None) -> subprocess.CompletedProcess:
+def run(code: str, variable: str | None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
     if variable is not None:
         env["PYTHONWARNINGS"] = variable
     return subprocess.run(
-        [sys.executable, "-c", COPY_FALLBACK], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
     )
 
 
@@ -38,12 +47,13 @@ def test_python_warnings_appends_once_and_keeps_what_was_there():
     assert strict_warnings.python_warnings(None).split(",") == list(strict_warnings.FILTERS)
 
 
-def test_a_process_started_with_the_variable_fails_on_the_warning():
+@pytest.mark.parametrize("name", LEGACY)
+def test_a_process_started_with_the_variable_fails_on_the_warning(name):
     """The filters are valid ``PYTHONWARNINGS`` entries: a process started with them stops."""
-    failed = run(strict_warnings.python_warnings())
+    failed = run(LEGACY[name], strict_warnings.python_warnings())
     assert failed.returncode != 0
-    assert "DeprecationWarning: __array__ implementation" in failed.stderr
-    assert run(None).returncode == 0  # without them the same code only warns
+    assert f"DeprecationWarning: {name}" in failed.stderr
+    assert run(LEGACY[name], None).returncode == 0  # without them the same code only warns
 
 
 def test_the_suite_passes_them_to_the_processes_it_starts():
@@ -51,13 +61,10 @@ def test_the_suite_passes_them_to_the_processes_it_starts():
     assert set(strict_warnings.FILTERS) <= set(entries)
 
 
-def test_the_tests_themselves_fail_on_the_warning():
-    class Legacy:
-        def __array__(self, dtype=None):
-            return np.zeros(2)
-
-    with pytest.raises(DeprecationWarning, match="copy keyword"):
-        np.array(Legacy(), copy=True)
+@pytest.mark.parametrize("name", LEGACY)
+def test_the_tests_themselves_fail_on_the_warning(name):
+    with pytest.raises(DeprecationWarning, match=name):
+        exec(LEGACY[name], {})
 
 
 def test_pytest_reads_each_message_as_literal_text():

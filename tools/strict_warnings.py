@@ -18,6 +18,9 @@ FILTERS = (
     # copy=False, which it does not take; numpy deprecates that fallback, so a
     # later numpy could stop the build. Pages and examples pass .numpy().
     "error:__array__ implementation doesn't accept a copy keyword:DeprecationWarning",
+    # the same for arithmetic on tensors inside matplotlib (bar positions, axis
+    # limits): numpy calls Tensor.__array_wrap__ with arguments it does not take
+    "error:__array_wrap__ must accept context and return_scalar arguments:DeprecationWarning",
 )
 
 
