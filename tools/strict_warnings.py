@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 
 FILTERS = (
-    # a tensor handed to matplotlib: numpy asks torch's Tensor.__array__ for
-    # copy=False, which it does not take; numpy deprecates that fallback, so a
-    # later numpy could stop the build. Pages and examples pass .numpy().
+    # a tensor handed to matplotlib: numpy passes torch's Tensor.__array__ a
+    # copy argument, which it does not take; numpy deprecates the fallback, so
+    # a later numpy could stop the build. Pages and examples pass .numpy().
     "error:__array__ implementation doesn't accept a copy keyword:DeprecationWarning",
     # the same for arithmetic on tensors inside matplotlib (bar positions, axis
     # limits): numpy calls Tensor.__array_wrap__ with arguments it does not take
