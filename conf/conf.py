@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # gallery_order
 # build starts from here on, example workers and notebook kernels, applies them.
 from tools import strict_warnings  # noqa: E402
 
-os.environ["PYTHONWARNINGS"] = strict_warnings.python_warnings(os.environ.get("PYTHONWARNINGS"))
+strict_warnings.pass_to_new_processes()
 
 # -- Project -----------------------------------------------------------------
 project = "Tensors to Transformers"

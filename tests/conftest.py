@@ -25,7 +25,7 @@ from tools import strict_warnings  # noqa: E402
 
 # warnings that fail a test (tools/strict_warnings.py), also in every process a
 # test starts: the examples' smoke runs, torchrun's workers, subprocesses
-os.environ["PYTHONWARNINGS"] = strict_warnings.python_warnings(os.environ.get("PYTHONWARNINGS"))
+strict_warnings.pass_to_new_processes()
 
 torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 

@@ -11,6 +11,7 @@ gives them to pytest, for the tests themselves.
 
 from __future__ import annotations
 
+import os
 import re
 
 FILTERS = (
@@ -32,6 +33,11 @@ def python_warnings(current: str | None = None) -> str:
     """
     entries = [e for e in (current or "").split(",") if e]
     return ",".join(entries + [f for f in FILTERS if f not in entries])
+
+
+def pass_to_new_processes() -> None:
+    """Add :data:`FILTERS` to this process's ``PYTHONWARNINGS``, for every process it starts."""
+    os.environ["PYTHONWARNINGS"] = python_warnings(os.environ.get("PYTHONWARNINGS"))
 
 
 def pytest_filters(filters: tuple[str, ...] = FILTERS) -> list[str]:
