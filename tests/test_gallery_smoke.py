@@ -24,7 +24,6 @@ import itertools
 import json
 import multiprocessing
 import os
-import pkgutil
 import queue
 import sys
 import tempfile
@@ -36,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tools import preloaded_kernel
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*/plot_*.py"))
@@ -52,15 +53,11 @@ NICE = int(os.environ.get("T2T_SMOKE_NICE", "5"))
 OUTPUT = "output.txt"
 #: where to write each example's smoke time in seconds, as JSON (``nox -s bench`` sets it)
 TIMES_FILE = os.environ.get("T2T_SMOKE_TIMES")
-#: imported once by the fork server: torch, its compiler front end (which the
-#: optimizers import on first use), matplotlib, scikit-learn's data sets (which
-#: the digits and the moons import on first use) and every snippets module
+#: imported once by the fork server: the site's costly imports and every snippets
+#: module, as for the notebook pages' kernels (tools/preloaded_kernel.py)
 PRELOAD = [
-    "torch",
-    "torch._dynamo",
-    "matplotlib.pyplot",
-    "sklearn.datasets",
-    *sorted(m.name for m in pkgutil.walk_packages([str(ROOT / "snippets")], "snippets.")),
+    *preloaded_kernel.SITE_IMPORTS,
+    *preloaded_kernel.snippet_modules(),
     __name__,  # this module (and pytest), where each child finds run_example
 ]
 

@@ -44,12 +44,13 @@ from pathlib import Path
 SERVER_VARIABLE = "T2T_KERNEL_SERVER"  # the server's Unix socket, for ``launch``
 ROOT = Path(__file__).resolve().parents[1]
 
-# Imported once by the server, besides every module of ``snippets``: the costly
-# imports a page would otherwise pay in its kernel (``torch.testing.assert_close``
-# imports torch.distributed.tensor on its first call; building on the meta device
-# or a first optimizer step imports torch._dynamo; loading the digits or the
-# moons imports scikit-learn's data sets).
-PRELOAD = (
+#: The costly imports of the site's code, besides every module of ``snippets``
+#: (:func:`snippet_modules`), which a process that forks pages or examples makes
+#: once: ``torch.testing.assert_close`` imports torch.distributed.tensor on its
+#: first call; building on the meta device or a first optimizer step imports
+#: torch._dynamo; loading the digits or the moons imports scikit-learn's data
+#: sets. The smoke runs' fork server (``tests/test_gallery_smoke.py``) uses it too.
+SITE_IMPORTS = (
     "numpy",
     "torch",
     "torch._dynamo",
@@ -57,10 +58,9 @@ PRELOAD = (
     "matplotlib",
     "matplotlib.pyplot",
     "sklearn.datasets",
-    "IPython",
-    "ipykernel.kernelapp",
-    "ipykernel.ipkernel",
 )
+# Imported once by the server: the above, and the kernel itself.
+PRELOAD = (*SITE_IMPORTS, "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel")
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
@@ -104,7 +104,7 @@ def preload() -> None:
     # backend now, as ipykernel would; pyplot loads it at the child's first figure
     os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
     sys.path.insert(0, str(ROOT))
-    for name in (*PRELOAD, *_snippet_modules()):
+    for name in (*PRELOAD, *snippet_modules()):
         importlib.import_module(name)
     sys.path.remove(str(ROOT))
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -123,7 +123,7 @@ def preload() -> None:
         raise RuntimeError("the inline backend was imported before the kernel's shell exists")
 
 
-def _snippet_modules() -> list[str]:
+def snippet_modules() -> list[str]:
     """Every module of the site's package, by name."""
     names = []
     for path in sorted((ROOT / "snippets").rglob("*.py")):
